@@ -1,0 +1,548 @@
+//! Decide what happens to each primitive: compare where it is (history) with where it
+//! should be (placement) and derive start/stop/move/recover/restart/promote/demote,
+//! then propagate restarts and blocked starts along orderings and groups.
+//! In: [`Cluster`], [`Placement`], fencing. Out: one [`Change`] per primitive.
+
+use crate::{
+    model::{Cluster, Kind, NoQuorumPolicy, NodeIdx, OrderKind, Role, RscIdx},
+    placement::Placement,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeKind {
+    None,
+    Start,
+    Stop,
+    Move,
+    Migrate,
+    Recover,
+    Restart,
+    Promote,
+    Demote,
+}
+
+/// What happens to one primitive in this transition.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub rsc: RscIdx,
+    pub kind: ChangeKind,
+    /// Where it is active now (first active node) and in which role.
+    pub from: Option<(NodeIdx, Role)>,
+    /// Where it will be and in which role.
+    pub to: Option<(NodeIdx, Role)>,
+    /// Extra active copies to stop (multiple-active).
+    pub extra_stops: Vec<NodeIdx>,
+    pub reason: Option<String>,
+    pub blocked: bool,
+}
+
+impl Change {
+    pub fn stops(&self) -> bool {
+        matches!(
+            self.kind,
+            ChangeKind::Stop
+                | ChangeKind::Move
+                | ChangeKind::Migrate
+                | ChangeKind::Recover
+                | ChangeKind::Restart
+        ) && !self.blocked
+    }
+    pub fn starts(&self) -> bool {
+        matches!(
+            self.kind,
+            ChangeKind::Start
+                | ChangeKind::Move
+                | ChangeKind::Migrate
+                | ChangeKind::Recover
+                | ChangeKind::Restart
+        ) && !self.blocked
+    }
+}
+
+pub fn decide(cl: &Cluster, pl: &Placement, fenced: &[NodeIdx]) -> Vec<Change> {
+    let no_quorum = !cl.options.have_quorum;
+    let mut changes: Vec<Change> = Vec::new();
+    for r in 0..cl.resources.len() {
+        let res = &cl.resources[r];
+        if !res.is_primitive() {
+            continue;
+        }
+        let mut active: Vec<_> = res.active_nodes().collect();
+        // Multiply active: the copy on the target node (if any) counts as "the" one.
+        if active.len() > 1
+            && let Some(pos) = active.iter().position(|s| Some(s.node) == pl.node[r])
+        {
+            let s = active.remove(pos);
+            active.insert(0, s);
+        }
+        let from = active.first().map(|s| (s.node, s.role));
+        // on-fail=demote: a failed promoted instance is demoted, not recovered.
+        let mut failed = active.first().is_some_and(|s| {
+            s.failed
+                && !(s.on_fail == Some(crate::model::OnFail::Demote) && s.role == Role::Promoted)
+        });
+        // A half-done migration continues only towards the node it was heading to.
+        let unfinished_migration = active.first().and_then(|s| s.migrated_to);
+        if let Some(t) = unfinished_migration
+            && pl.node[r] != Some(t)
+        {
+            failed = true;
+        }
+        let mut to = pl.node[r].map(|n| (n, pl.role[r]));
+        let mut reason = None;
+        let mut blocked = false;
+        if pl.frozen[r]
+            && res.blocked
+            && cl.can_fence
+            && from.is_some_and(|(n, _)| cl.nodes[n].unclean)
+        {
+            changes.push(Change {
+                rsc: r,
+                kind: ChangeKind::Stop,
+                from,
+                to: None,
+                extra_stops: vec![],
+                reason: None,
+                blocked: true,
+            });
+            continue;
+        }
+        if pl.frozen[r] {
+            changes.push(Change {
+                rsc: r,
+                kind: ChangeKind::None,
+                from,
+                to: from,
+                extra_stops: vec![],
+                reason: None,
+                blocked: false,
+            });
+            continue;
+        }
+        if no_quorum && res.requires_quorum {
+            match cl.options.no_quorum_policy {
+                NoQuorumPolicy::Stop | NoQuorumPolicy::Suicide => {
+                    if from.is_some() {
+                        to = None;
+                        reason = Some("due to no quorum".to_string());
+                    } else if to.is_some() {
+                        blocked = true;
+                        reason = Some("due to no quorum".to_string());
+                    }
+                }
+                NoQuorumPolicy::Freeze => {
+                    if from.is_none() && to.is_some() {
+                        blocked = true;
+                        reason = Some("due to quorum freeze".to_string());
+                    }
+                }
+                NoQuorumPolicy::Demote => {
+                    if let Some((n, Role::Promoted)) = to {
+                        to = Some((n, Role::Unpromoted));
+                    }
+                    if from.is_none()
+                        && to.is_some()
+                        && res.clone.is_none()
+                        && cl.clone_of(r).is_none()
+                    {
+                        blocked = true;
+                        reason = Some("due to no quorum".to_string());
+                    }
+                }
+                NoQuorumPolicy::Ignore => {}
+            }
+        }
+        let extra_stops: Vec<NodeIdx> = active.iter().skip(1).map(|s| s.node).collect();
+        let kind = match (from, to) {
+            (None, None) => ChangeKind::None,
+            (None, Some((_, role))) => {
+                if role == Role::Promoted {
+                    ChangeKind::Promote
+                } else {
+                    ChangeKind::Start
+                }
+            }
+            (Some(_), None) => {
+                if reason.is_none() {
+                    reason = Some("due to node availability".to_string());
+                }
+                ChangeKind::Stop
+            }
+            (Some((c, cr)), Some((t, tr))) => {
+                if c == t && !fenced.contains(&c) {
+                    if failed {
+                        ChangeKind::Recover
+                    } else if !extra_stops.is_empty() {
+                        if active.iter().any(|s| s.failed) {
+                            if res
+                                .meta
+                                .get("multiple-active")
+                                .is_some_and(|v| v == "stop_unexpected")
+                            {
+                                reason = Some("due to being multiply active".to_string());
+                            }
+                            ChangeKind::Recover
+                        } else {
+                            ChangeKind::Restart
+                        }
+                    } else if cr != tr && tr == Role::Promoted {
+                        ChangeKind::Promote
+                    } else if cr == Role::Promoted && tr != Role::Promoted {
+                        ChangeKind::Demote
+                    } else if definition_changed(
+                        res,
+                        active.first().and_then(|s| s.start_digest.as_deref()),
+                    ) {
+                        reason = Some("due to resource definition change".to_string());
+                        ChangeKind::Restart
+                    } else {
+                        ChangeKind::None
+                    }
+                } else if (failed
+                    && (!fenced.contains(&c) || cl.nodes[c].unclean_reason.is_empty()))
+                    || (!extra_stops.is_empty() && !fenced.contains(&c))
+                {
+                    ChangeKind::Recover
+                } else if unfinished_migration == Some(t)
+                    || (res.allow_migrate && !fenced.contains(&c) && can_migrate(cl, r))
+                {
+                    ChangeKind::Migrate
+                } else {
+                    ChangeKind::Move
+                }
+            }
+        };
+        changes.push(Change {
+            rsc: r,
+            kind,
+            from,
+            to,
+            extra_stops,
+            reason,
+            blocked,
+        });
+    }
+    propagate(cl, pl, &mut changes);
+    changes
+}
+
+fn can_migrate(cl: &Cluster, r: RscIdx) -> bool {
+    // A standalone primitive migrates; so do members of a group whose members all
+    // allow it. Clone instances do not.
+    match cl.resources[r].parent {
+        None => true,
+        Some(g) => {
+            cl.resources[g].kind == Kind::Group
+                && cl.resources[g].parent.is_none()
+                && cl.resources[g]
+                    .children
+                    .iter()
+                    .all(|&m| cl.resources[m].allow_migrate)
+        }
+    }
+}
+
+/// One "first → then" dependency as seen by one primitive of `then`.
+struct Link {
+    /// Primitives whose state decides whether `then` may start.
+    firsts: Vec<RscIdx>,
+    then: RscIdx,
+    symmetrical: bool,
+    /// How many of `firsts` must be runnable (clone-min / require-all=false → 1).
+    need: usize,
+    label: String,
+    first_action: String,
+}
+
+fn clone_instance_of(cl: &Cluster, p: RscIdx) -> Option<RscIdx> {
+    let mut cur = p;
+    while let Some(par) = cl.resources[cur].parent {
+        if cl.resources[par].kind == Kind::Clone {
+            return Some(cur);
+        }
+        cur = par;
+    }
+    None
+}
+
+fn links(cl: &Cluster, pl: &Placement) -> Vec<Link> {
+    let mut out = Vec::new();
+    for res in &cl.resources {
+        if res.kind == Kind::Group {
+            for w in res.children.windows(2) {
+                out.push(Link {
+                    firsts: vec![w[0]],
+                    then: w[1],
+                    symmetrical: true,
+                    need: 1,
+                    label: format!("{} start", cl.resources[w[0]].id),
+                    first_action: "start".into(),
+                });
+            }
+        }
+    }
+    // Sets with require-all=false: any one member of the first set suffices.
+    let mut any_of: std::collections::BTreeMap<(String, RscIdx), (Vec<RscIdx>, bool)> =
+        Default::default();
+    for o in &cl.orderings {
+        if let (Some(set), OrderKind::Mandatory) = (&o.first_set, o.kind) {
+            let e = any_of
+                .entry((set.clone(), o.then))
+                .or_insert((Vec::new(), o.symmetrical));
+            e.0.extend(cl.primitives_of(o.first));
+        }
+    }
+    for ((set, then), (firsts, symmetrical)) in any_of {
+        for t in cl.primitives_of(then) {
+            out.push(Link {
+                firsts: firsts.clone(),
+                then: t,
+                symmetrical,
+                need: 1,
+                label: format!("one-or-more:{set}"),
+                first_action: "start".into(),
+            });
+        }
+    }
+    for o in &cl.orderings {
+        if o.first_set.is_some()
+            || o.kind != OrderKind::Mandatory
+            || o.then_action != "start"
+            || !matches!(o.first_action.as_str(), "start" | "promote")
+        {
+            continue;
+        }
+        let fres = &cl.resources[o.first];
+        let tres = &cl.resources[o.then];
+        let first_is_clone = fres.kind == Kind::Clone;
+        let interleave = first_is_clone
+            && tres.kind == Kind::Clone
+            && tres.clone.as_ref().is_some_and(|c| c.interleave);
+        let clone_min: Option<usize> = fres.meta.get("clone-min").and_then(|v| v.parse().ok());
+        let one_or_more = first_is_clone && (!o.require_all || clone_min.is_some());
+        let label = if one_or_more {
+            format!("clone-one-or-more:{}", o.id)
+        } else if fres.is_primitive() && o.first_action == "start" {
+            format!("{} start", fres.id)
+        } else if o.first_action == "promote" {
+            format!("{} promoted", fres.id)
+        } else {
+            format!("{} running", fres.id)
+        };
+        let need = if one_or_more {
+            clone_min.unwrap_or(1).max(1)
+        } else {
+            1
+        };
+        let fprims = cl.primitives_of(o.first);
+        let all_firsts: Vec<RscIdx> = match fres.kind {
+            Kind::Group => fprims.last().copied().into_iter().collect(),
+            _ => fprims,
+        };
+        // The primitives of `then` that wait for `first`: the first member of a group
+        // (or of each group instance).
+        let thens: Vec<RscIdx> = cl
+            .primitives_of(o.then)
+            .into_iter()
+            .filter(|&p| {
+                let par = cl.resources[p].parent;
+                par.is_none_or(|g| {
+                    cl.resources[g].kind != Kind::Group
+                        || cl.resources[g].children.first() == Some(&p)
+                })
+            })
+            .collect();
+        for t in thens {
+            let firsts = if interleave && !one_or_more {
+                let tnode =
+                    pl.node[t].or_else(|| cl.resources[t].active_nodes().next().map(|s| s.node));
+                all_firsts
+                    .iter()
+                    .copied()
+                    .filter(|&f| {
+                        let fnode = pl.node[f]
+                            .or_else(|| cl.resources[f].active_nodes().next().map(|s| s.node));
+                        tnode.is_some() && fnode == tnode
+                    })
+                    .collect()
+            } else {
+                all_firsts.clone()
+            };
+            let _ = clone_instance_of(cl, t);
+            out.push(Link {
+                firsts,
+                then: t,
+                symmetrical: o.symmetrical,
+                need,
+                label: if interleave && !one_or_more {
+                    String::new()
+                } else {
+                    label.clone()
+                },
+                first_action: o.first_action.clone(),
+            });
+        }
+    }
+    out
+}
+
+fn propagate(cl: &Cluster, pl: &Placement, changes: &mut [Change]) {
+    let idx: std::collections::HashMap<RscIdx, usize> = changes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.rsc, i))
+        .collect();
+    let links = links(cl, pl);
+    // Explicit "first stop → then stop": a stuck first blocks the then's stop.
+    for o in &cl.orderings {
+        if o.kind != OrderKind::Mandatory || o.first_action != "stop" || o.then_action != "stop" {
+            continue;
+        }
+        let stuck = cl
+            .primitives_of(o.first)
+            .iter()
+            .any(|&f| pl.frozen[f] && cl.resources[f].active_nodes().next().is_some());
+        if stuck {
+            for t in cl.primitives_of(o.then) {
+                if let Some(&ti) = idx.get(&t)
+                    && changes[ti].kind == ChangeKind::Stop
+                {
+                    changes[ti].blocked = true;
+                }
+            }
+        }
+    }
+    for _round in 0..10 {
+        let mut changed = false;
+        for l in &links {
+            let Some(&ti) = idx.get(&l.then) else {
+                continue;
+            };
+            let firsts: Vec<Change> = l
+                .firsts
+                .iter()
+                .filter_map(|f| idx.get(f).map(|&i| changes[i].clone()))
+                .collect();
+            let runnable_count = firsts
+                .iter()
+                .filter(|f| {
+                    let placed = f.to.is_some() && !f.blocked;
+                    if l.first_action == "promote" {
+                        placed && f.to.is_some_and(|(_, r)| r == Role::Promoted)
+                    } else {
+                        placed
+                    }
+                })
+                .count();
+            let first_runnable = runnable_count >= l.need;
+            let first_starts = firsts.iter().any(|f| f.starts());
+            let first_ordered = firsts.iter().any(|f| {
+                f.reason
+                    .as_deref()
+                    .is_some_and(|r| r.contains("unrunnable") || r.contains("required"))
+            });
+            let label = if l.label.is_empty() {
+                firsts
+                    .first()
+                    .map(|f| format!("{} start", cl.resources[f.rsc].id))
+                    .unwrap_or_default()
+            } else {
+                l.label.clone()
+            };
+            // A first that must stop while its dependent is stuck cannot stop either.
+            if l.symmetrical && pl.frozen[l.then] && changes[ti].from.is_some() {
+                for &f in &l.firsts {
+                    if let Some(&fi) = idx.get(&f) {
+                        let fc = &mut changes[fi];
+                        if fc.kind == ChangeKind::Stop && !fc.blocked {
+                            fc.blocked = true;
+                            changed = true;
+                        }
+                    }
+                }
+            }
+            let then = &mut changes[ti];
+            if then.blocked || pl.frozen[l.then] {
+                continue;
+            }
+            if !first_runnable {
+                let why = format!("due to unrunnable {label}");
+                match then.kind {
+                    ChangeKind::Start | ChangeKind::Promote if then.from.is_none() => {
+                        then.blocked = true;
+                        then.reason = Some(why);
+                        changed = true;
+                    }
+                    ChangeKind::None
+                    | ChangeKind::Restart
+                    | ChangeKind::Move
+                    | ChangeKind::Recover
+                    | ChangeKind::Migrate
+                        if then.from.is_some()
+                            && (then.kind != ChangeKind::None || l.symmetrical) =>
+                    {
+                        then.kind = ChangeKind::Stop;
+                        then.to = None;
+                        then.reason = Some(if first_ordered {
+                            format!("due to required {label}")
+                        } else {
+                            why
+                        });
+                        changed = true;
+                    }
+                    _ => {}
+                }
+                continue;
+            }
+            if first_starts
+                && then.kind == ChangeKind::Restart
+                && then.reason.as_deref() == Some("due to resource definition change")
+                && l.first_action == "start"
+            {
+                let who = firsts
+                    .iter()
+                    .find(|f| f.starts())
+                    .map(|f| cl.resources[f.rsc].id.clone())
+                    .unwrap_or_default();
+                then.reason = Some(format!("due to required {who} start"));
+            }
+            if first_starts
+                && then.kind == ChangeKind::None
+                && then.from.is_some()
+                && then.to.is_some()
+                && l.first_action == "start"
+            {
+                let who = firsts
+                    .iter()
+                    .find(|f| f.starts())
+                    .map(|f| cl.resources[f.rsc].id.clone())
+                    .unwrap_or_default();
+                then.kind = ChangeKind::Restart;
+                then.reason = Some(format!("due to required {who} start"));
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+}
+
+/// The start recorded a digest of different parameters than configured now.
+fn definition_changed(res: &crate::model::Resource, recorded: Option<&str>) -> bool {
+    match recorded {
+        Some(d) if !res.orphan => match d.strip_prefix("secure:").and_then(|x| x.split_once('|')) {
+            Some((names, digest)) => {
+                let mut p = res.params.clone();
+                for n in names.split_whitespace() {
+                    p.remove(n);
+                }
+                // The secure digest also leaves out the fencer's own pcmk_* options.
+                p.retain(|k, _| !k.starts_with("pcmk_"));
+                digest != crate::digest::parameters_digest(&p)
+            }
+            None => d != crate::digest::parameters_digest(&res.params),
+        },
+        _ => false,
+    }
+}

@@ -1,0 +1,129 @@
+//! Clone allocation: spread `clone-max` instances over allowed nodes (at most
+//! `clone-node-max` per node), keeping active instances where they are.
+
+use crate::{
+    model::{Kind, NodeIdx, Role, RscIdx},
+    placement::{Planner, current_node, own_weights, primitive_prefs},
+    score::{self, INFINITY},
+};
+
+/// Weights for one instance: clone-level weights plus the instance's own stickiness
+/// and failures (group instances sum their members).
+fn instance_weights(pl: &Planner, clone_w: &[i64], inst: RscIdx) -> Vec<i64> {
+    let cl = pl.cl;
+    let mut w = clone_w.to_vec();
+    let prims = cl.primitives_of(inst);
+    for &p in &prims {
+        let mut pw = vec![0; cl.nodes.len()];
+        primitive_prefs(cl, p, &mut pw);
+        for n in 0..w.len() {
+            w[n] = score::add(w[n], pw[n]);
+        }
+    }
+    if cl.resources[inst].kind == Kind::Group {
+        for l in cl.index.locations[inst].iter().map(|&i| &cl.locations[i]) {
+            if l.rsc == inst {
+                w[l.node] = score::add(w[l.node], l.score);
+            }
+        }
+    }
+    w
+}
+
+pub fn assign_clone(pl: &mut Planner, c: RscIdx) {
+    let cl = pl.cl;
+    let Some(cfg) = cl.resources[c].clone.clone() else {
+        return;
+    };
+    let mut cw = own_weights(cl, c);
+    pl.apply_primaries(c, &mut cw);
+    pl.p.scores
+        .push((cl.resources[c].id.clone(), c, cw.clone()));
+    let instances = cl.resources[c].children.clone();
+    let ticket = crate::tickets::effect(cl, c);
+    // target-role is read from the instances: a child's own setting overrides the clone's.
+    let stopped = instances.iter().all(|&i| {
+        cl.primitives_of(i)
+            .iter()
+            .all(|&p| cl.resources[p].target_role == Some(Role::Stopped))
+    }) || cl.options.stop_all_resources
+        || ticket >= crate::tickets::TicketEffect::Stop;
+    let frozen = !cl.resources[c].managed || ticket == crate::tickets::TicketEffect::Freeze;
+    let mut count: Vec<usize> = vec![0; cl.nodes.len()];
+    let mut placed = 0usize;
+    let mut chosen: Vec<Option<NodeIdx>> = vec![None; instances.len()];
+    let weights: Vec<Vec<i64>> = instances
+        .iter()
+        .map(|&i| instance_weights(pl, &cw, i))
+        .collect();
+    if frozen {
+        for (k, &i) in instances.iter().enumerate() {
+            chosen[k] = current_node(cl, i);
+        }
+    } else if !stopped {
+        // Active instances stay where they are if still allowed.
+        for (k, &i) in instances.iter().enumerate() {
+            if placed >= cfg.max {
+                break;
+            }
+            if let Some(n) = current_node(cl, i) {
+                let failed = cl.primitives_of(i).iter().any(|&p| {
+                    cl.resources[p]
+                        .status
+                        .iter()
+                        .any(|s| s.node == n && s.failed)
+                });
+                if weights[k][n] >= 0
+                    && cl.nodes[n].can_host()
+                    && pl.p.remote_up(cl, n)
+                    && count[n] < cfg.node_max
+                    && (!failed || weights[k][n] > -INFINITY)
+                {
+                    chosen[k] = Some(n);
+                    count[n] += 1;
+                    placed += 1;
+                }
+            }
+        }
+        for (k, _) in instances.iter().enumerate() {
+            if chosen[k].is_some() || placed >= cfg.max {
+                continue;
+            }
+            let w = &weights[k];
+            let need = crate::utilization::required(cl, &cl.primitives_of(instances[k]));
+            let best = (0..cl.nodes.len())
+                .filter(|&n| {
+                    w[n] >= 0
+                        && cl.nodes[n].can_host()
+                        && pl.p.remote_up(cl, n)
+                        && count[n] < cfg.node_max
+                })
+                .filter(|&n| crate::utilization::fits(cl, n, &pl.p.used[n], &need))
+                .min_by(|&a, &b| {
+                    w[b].cmp(&w[a])
+                        .then(count[a].cmp(&count[b]))
+                        .then(pl.p.load[a].cmp(&pl.p.load[b]))
+                        .then(cl.nodes[a].name.cmp(&cl.nodes[b].name))
+                });
+            if let Some(n) = best {
+                chosen[k] = Some(n);
+                count[n] += 1;
+                placed += 1;
+            }
+        }
+    }
+    for (k, &i) in instances.iter().enumerate() {
+        pl.p.scores
+            .push((cl.resources[i].id.clone(), i, weights[k].clone()));
+        pl.commit(i, chosen[k]);
+        if frozen {
+            for p in cl.primitives_of(i) {
+                pl.p.frozen[p] = true;
+            }
+        }
+    }
+    pl.p.node[c] = None;
+    if cfg.promotable {
+        crate::promotion::assign_roles(pl, c);
+    }
+}

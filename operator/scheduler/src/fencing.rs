@@ -1,0 +1,94 @@
+//! Fencing decisions: which nodes must be fenced (unclean nodes, failed stops,
+//! on-fail=fence, no-quorum suicide) and why, in crm_simulate's wording.
+
+use crate::model::{Cluster, NoQuorumPolicy, NodeIdx, OnFail};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fence {
+    pub node: NodeIdx,
+    pub action: String,
+    pub reason: String,
+}
+
+/// Nodes to fence, in node order. Fencing needs stonith-enabled.
+pub fn decide(cl: &mut Cluster) -> Vec<Fence> {
+    let mut out: Vec<Fence> = Vec::new();
+    let action = cl.options.stonith_action.clone();
+    // Fencing needs a fence device in the configuration.
+    let has_device = cl.resources.iter().any(|r| r.is_stonith() && !r.orphan);
+    cl.can_fence = cl.options.stonith_enabled && has_device;
+    if !cl.options.stonith_enabled || !has_device {
+        mark_blocked(cl, &[]);
+        return out;
+    }
+    let push = |out: &mut Vec<Fence>, node: NodeIdx, reason: String| {
+        if !out.iter().any(|f| f.node == node) {
+            out.push(Fence {
+                node,
+                action: action.clone(),
+                reason,
+            });
+        }
+    };
+    let may_fence = cl.options.have_quorum || cl.options.no_quorum_policy == NoQuorumPolicy::Ignore;
+    for (n, node) in cl.nodes.iter().enumerate() {
+        if node.unclean && may_fence {
+            // A clean offline node with nothing active needs no fencing.
+            push(&mut out, n, node.unclean_reason.clone());
+        }
+    }
+    for r in &cl.resources {
+        for s in &r.status {
+            if !cl.nodes[s.node].online || cl.nodes[s.node].unclean {
+                continue;
+            }
+            let fence = (s.stop_failed && s.on_fail.is_none_or(|f| f == OnFail::Fence))
+                || (s.failed && s.on_fail == Some(OnFail::Fence));
+            if fence && r.managed && may_fence {
+                push(&mut out, s.node, format!("{} failed there", r.id));
+            }
+        }
+    }
+    for (ri, r) in cl.resources.iter().enumerate() {
+        if !r.is_primitive()
+            || crate::tickets::effect(cl, ri) != crate::tickets::TicketEffect::Fence
+        {
+            continue;
+        }
+        for s in r.active_nodes() {
+            if cl.nodes[s.node].online {
+                push(&mut out, s.node, "deadman ticket was lost".into());
+            }
+        }
+    }
+    if !cl.options.have_quorum && cl.options.no_quorum_policy == NoQuorumPolicy::Suicide {
+        for (n, node) in cl.nodes.iter().enumerate() {
+            if node.online {
+                push(&mut out, n, "cluster does not have quorum".into());
+            }
+        }
+    }
+    out.sort_by_key(|f| f.node);
+    for f in &out {
+        let node = &mut cl.nodes[f.node];
+        node.unclean = true;
+        node.online = false;
+    }
+    let fenced: Vec<NodeIdx> = out.iter().map(|f| f.node).collect();
+    mark_blocked(cl, &fenced);
+    out
+}
+
+/// Unclean nodes that will not be fenced keep their resources: nothing may move.
+/// Failures with on-fail=block (and failed stops without fencing) freeze a resource.
+fn mark_blocked(cl: &mut Cluster, fenced: &[NodeIdx]) {
+    for r in cl.resources.iter_mut() {
+        let stuck = r.status.iter().any(|s| {
+            !fenced.contains(&s.node)
+                && ((s.role.is_active() && cl.nodes[s.node].unclean)
+                    || (s.failed && s.on_fail == Some(OnFail::Block))
+                    || (s.stop_failed && !cl.options.stonith_enabled))
+        });
+        r.blocked = stuck;
+    }
+}

@@ -1,0 +1,569 @@
+//! `<status>` operation history → per-primitive [`NodeStatus`]: where each resource
+//! is active, in which role, and whether it failed; orphans become stop-only resources.
+
+use super::{IdIndex, child, children};
+use crate::model::{Cluster, Kind, NodeIdx, NodeStatus, OnFail, Resource, Role, Ticket};
+use roxmltree::Node as XNode;
+use std::collections::{BTreeMap, HashMap};
+
+pub fn unpack_tickets(cl: &mut Cluster, st: XNode) {
+    for t in st.descendants().filter(|n| n.has_tag_name("ticket_state")) {
+        let Some(id) = t.attribute("id") else {
+            continue;
+        };
+        cl.tickets.insert(
+            id.to_string(),
+            Ticket {
+                id: id.to_string(),
+                granted: t.attribute("granted").is_some_and(super::options::is_true),
+                standby: t.attribute("standby").is_some_and(super::options::is_true),
+            },
+        );
+    }
+}
+
+struct Op<'a, 'i> {
+    x: XNode<'a, 'i>,
+    name: &'a str,
+    call_id: i64,
+    rc: i64,
+    status: i64,
+    interval_ms: u64,
+    expected: i64,
+    last_change: i64,
+}
+
+fn parse_op<'a, 'i>(x: XNode<'a, 'i>) -> Option<Op<'a, 'i>> {
+    // One pass over the attributes: the status holds an operation per resource per
+    // node, and a lookup by name rescans the attribute list each time.
+    let num = |v: &str| v.trim().parse::<i64>().ok();
+    let (mut name, mut call_id, mut rc, mut status, mut interval_ms, mut expected) =
+        (None, -1, 0, 0, 0, 0);
+    let (mut last_rc_change, mut last_run) = (None, None);
+    for a in x.attributes() {
+        let v = a.value();
+        match a.name() {
+            "operation" => name = Some(v),
+            "call-id" => call_id = num(v).unwrap_or(-1),
+            "rc-code" => rc = num(v).unwrap_or(0),
+            "op-status" => status = num(v).unwrap_or(0),
+            "interval" => interval_ms = v.parse().unwrap_or(0),
+            "transition-key" => {
+                expected = v
+                    .split(':')
+                    .nth(2)
+                    .and_then(|e| e.parse().ok())
+                    .unwrap_or(0)
+            }
+            "last-rc-change" => last_rc_change = num(v),
+            "last-run" => last_run = num(v),
+            _ => {}
+        }
+    }
+    Some(Op {
+        x,
+        name: name?,
+        call_id,
+        rc,
+        status,
+        interval_ms,
+        expected,
+        last_change: last_rc_change.or(last_run).unwrap_or(0),
+    })
+}
+
+/// The state one lrm_resource's history leaves the resource in on one node.
+struct Outcome {
+    role: Role,
+    failed: bool,
+    stop_failed: bool,
+    banned: bool,
+    pending: bool,
+    on_fail: Option<OnFail>,
+    failed_op: Option<String>,
+    migrated_to: Option<String>,
+    migrate_from: Option<bool>,
+    start_digest: Option<String>,
+    fatal: bool,
+}
+
+fn replay(ops: &mut [Op], rsc: Option<&Resource>, cl: &Cluster) -> Outcome {
+    // Pending operations (call-id -1) sort last; otherwise history order is call order.
+    ops.sort_by_key(|o| if o.call_id < 0 { i64::MAX } else { o.call_id });
+    let mut out = Outcome {
+        role: Role::Stopped,
+        failed: false,
+        stop_failed: false,
+        banned: false,
+        pending: false,
+        on_fail: None,
+        failed_op: None,
+        migrated_to: None,
+        migrate_from: None,
+        start_digest: None,
+        fatal: false,
+    };
+    let promotable = rsc.is_some_and(|r| {
+        r.parent
+            .and_then(|p| cl.clone_of(p))
+            .and_then(|c| cl.resources[c].clone.as_ref())
+            .is_some_and(|c| c.promotable)
+    });
+    let started = if promotable {
+        Role::Unpromoted
+    } else {
+        Role::Started
+    };
+    for op in ops.iter() {
+        if op.status == 1 {
+            continue; // cancelled
+        }
+        let pending = op.status == -1 || op.rc == 193 || op.call_id < 0;
+        if pending {
+            out.pending = true;
+            match op.name {
+                "start" | "migrate_from" => out.role = started,
+                "promote" => out.role = Role::Promoted,
+                "stop" | "demote" | "migrate_to" if out.role == Role::Stopped => out.role = started,
+                _ => {}
+            }
+            continue;
+        }
+        let expired = rsc.is_some_and(|r| {
+            r.failure_timeout_s > 0
+                && op.last_change > 0
+                && op.last_change + r.failure_timeout_s <= cl.now
+        });
+        let configured_on_fail = rsc.and_then(|r| {
+            r.ops
+                .iter()
+                .find(|d| d.name == op.name && d.interval_ms == op.interval_ms)
+                .and_then(|d| d.on_fail)
+        });
+        let is_probe = op.name == "monitor" && op.interval_ms == 0;
+        let ok_rc = |rc: i64| rc == 0 || rc == 8 || rc == 190 || rc == 191;
+        let mut failure =
+            op.status != 0 || (op.rc != op.expected && !(is_probe && (op.rc == 7 || ok_rc(op.rc))));
+        if op.rc == op.expected && op.status != 2 {
+            failure = false;
+        }
+        if is_probe && op.rc == 7 && op.status != 2 {
+            failure = false;
+        }
+        if (op.rc == 190 || op.rc == 191) && op.status == 0 && op.expected == 0 {
+            failure = false;
+        }
+        if failure && configured_on_fail == Some(OnFail::Ignore) {
+            // The failure is ignored: the resource keeps the state it had.
+            continue;
+        }
+        if failure && expired {
+            continue;
+        }
+        out.migrate_from = (op.name == "migrate_from").then_some(!failure);
+        if !failure && matches!(op.name, "start" | "migrate_from") {
+            // With secure parameters (passwords) masked in the CIB, the digest without
+            // them is the one to compare: "secure:<names>|<digest>".
+            out.start_digest = match (
+                op.x.attribute("op-secure-params"),
+                op.x.attribute("op-secure-digest"),
+            ) {
+                (Some(names), Some(d)) => Some(format!("secure:{}|{d}", names.trim())),
+                _ => op.x.attribute("op-digest").map(|d| d.to_string()),
+            };
+        }
+        if !failure {
+            match op.name {
+                "start" | "migrate_from" => out.role = started,
+                "stop" => {
+                    out.role = Role::Stopped;
+                    out.failed = false;
+                    out.stop_failed = false;
+                    out.migrated_to = None;
+                }
+                "promote" => out.role = Role::Promoted,
+                "demote" => out.role = Role::Unpromoted,
+                "migrate_to" => {
+                    out.role = started;
+                    out.migrated_to = op.x.attribute("migrate_target").map(|s| s.to_string());
+                }
+                "monitor" => match op.rc {
+                    7 => {
+                        out.role = Role::Stopped;
+                        out.failed = false;
+                    }
+                    8 | 191 => out.role = Role::Promoted,
+                    0 | 190 if (out.role == Role::Stopped || !promotable || is_probe) => {
+                        out.role = started
+                    }
+                    _ => {}
+                },
+                _ => {}
+            }
+            if matches!(op.name, "start" | "promote" | "demote" | "migrate_from") {
+                out.failed = false;
+            }
+            continue;
+        }
+        // A failure.
+        let hard = matches!(op.rc, 2..=5) || matches!(op.status, 3 | 5 | 7);
+        if op.rc == 5 || op.status == 7 {
+            out.banned = true;
+            if is_probe || op.name == "start" {
+                out.role = Role::Stopped;
+                out.failed = false;
+                continue;
+            }
+        }
+        if op.rc == 6 || op.status == 6 {
+            out.fatal = true;
+        }
+        if hard {
+            out.banned = true;
+        }
+        out.failed = true;
+        out.failed_op = Some(op.name.to_string());
+        out.on_fail = configured_on_fail;
+        match op.name {
+            "stop" => {
+                out.stop_failed = true;
+                if out.role == Role::Stopped {
+                    out.role = started;
+                }
+            }
+            "monitor" => match op.rc {
+                8 | 9 => out.role = Role::Promoted,
+                7 if is_probe => out.role = started,
+                _ => {
+                    if out.role == Role::Stopped {
+                        out.role = started
+                    }
+                }
+            },
+            "promote" => out.role = Role::Promoted,
+            // A failed demote leaves an unpromoted (failed) instance behind.
+            "demote" => out.role = Role::Unpromoted,
+            "start" => {
+                out.role = started;
+                if cl.options.start_failure_is_fatal {
+                    out.banned = true;
+                }
+            }
+            "notify" => {
+                out.failed = false;
+            }
+            _ => {
+                if out.role == Role::Stopped {
+                    out.role = started
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Primitives by printed id (non-instances) and by configured id (clone instances).
+#[derive(Default)]
+struct Lookup {
+    by_id: HashMap<String, usize>,
+    by_config: HashMap<String, Vec<usize>>,
+}
+
+impl Lookup {
+    fn new(cl: &Cluster) -> Self {
+        let mut l = Lookup::default();
+        for (i, r) in cl.resources.iter().enumerate() {
+            if !r.is_primitive() {
+                continue;
+            }
+            if r.instance.is_none() {
+                l.by_id.entry(r.id.clone()).or_insert(i);
+            } else {
+                l.by_config.entry(r.config_id.clone()).or_default().push(i);
+            }
+        }
+        l
+    }
+}
+
+pub fn unpack_history(cl: &mut Cluster, st: XNode, _cfg: Option<XNode>, _idx: &IdIndex) {
+    let mut lookup = Lookup::new(cl);
+    for ns in children(st, "node_state") {
+        let node = ns
+            .attribute("uname")
+            .and_then(|u| cl.node_by_name(u))
+            .or_else(|| {
+                ns.attribute("id")
+                    .and_then(|id| cl.nodes.iter().position(|n| n.id == id))
+            });
+        let Some(node) = node else { continue };
+        let Some(lrm) = child(ns, "lrm") else {
+            continue;
+        };
+        let Some(lrs) = child(lrm, "lrm_resources") else {
+            continue;
+        };
+        for lr in children(lrs, "lrm_resource") {
+            let Some(id) = lr.attribute("id") else {
+                continue;
+            };
+            let mut ops: Vec<Op> = children(lr, "lrm_rsc_op").filter_map(parse_op).collect();
+            if ops.is_empty() {
+                continue;
+            }
+            let guess = find_config(&lookup, id);
+            let out = replay(&mut ops, guess.map(|r| &cl.resources[r]), cl);
+            let interesting = out.role.is_active()
+                || out.failed
+                || out.banned
+                || out.pending
+                || out.migrate_from.is_some();
+            if !interesting {
+                continue;
+            }
+            let rsc = match map_to_primitive(cl, &lookup, id, node) {
+                Some(r) => r,
+                None => {
+                    // Surplus copies of clone instances are numbered after the
+                    // configured instances.
+                    let base = id.rsplit_once(':').map(|(b, _)| b).unwrap_or(id);
+                    let name = match lookup.by_config.get(base) {
+                        Some(insts) => {
+                            let prefix = format!("{base}:");
+                            let extra = cl
+                                .resources
+                                .iter()
+                                .filter(|r| r.orphan && r.id.starts_with(&prefix))
+                                .count();
+                            format!("{base}:{}", insts.len() + extra)
+                        }
+                        None => id.to_string(),
+                    };
+                    let r = orphan(cl, &name, lr);
+                    lookup.by_id.insert(name, r);
+                    r
+                }
+            };
+            let migrated_to = out.migrated_to.as_deref().and_then(|t| cl.node_by_name(t));
+            let res = &mut cl.resources[rsc];
+            if out.failed && out.on_fail == Some(OnFail::Block) {
+                res.blocked = true;
+            }
+            if out.fatal {
+                res.blocked = false;
+                res.meta.insert("__fatal".into(), "1".into());
+            }
+            res.status.push(NodeStatus {
+                node,
+                role: out.role,
+                failed: out.failed,
+                stop_failed: out.stop_failed,
+                on_fail: out.on_fail,
+                banned: out.banned,
+                pending: out.pending,
+                migrated_to,
+                migrate_from: out.migrate_from,
+                start_digest: out.start_digest,
+                failed_op: out.failed_op,
+            });
+        }
+    }
+}
+
+/// Any primitive with this configured id (for op definitions while replaying).
+fn find_config(l: &Lookup, id: &str) -> Option<usize> {
+    let base = id.split(':').next().unwrap_or(id);
+    l.by_id
+        .get(id)
+        .copied()
+        .or_else(|| l.by_config.get(base).and_then(|v| v.first().copied()))
+}
+
+fn clone_instance_root(cl: &Cluster, r: usize) -> usize {
+    // The child of the clone that contains r.
+    let mut cur = r;
+    while let Some(p) = cl.resources[cur].parent {
+        if cl.resources[p].kind == Kind::Clone {
+            return cur;
+        }
+        cur = p;
+    }
+    r
+}
+
+fn map_to_primitive(cl: &Cluster, l: &Lookup, id: &str, node: NodeIdx) -> Option<usize> {
+    if let Some(&r) = l.by_id.get(id)
+        && !cl.resources[r].orphan
+    {
+        return Some(r);
+    }
+    let (base, num) = match id.rsplit_once(':') {
+        Some((b, n)) => (b, n.parse::<usize>().ok()),
+        None => (id, None),
+    };
+    let cands: Vec<usize> = l.by_config.get(base).cloned().unwrap_or_default();
+    if cands.is_empty() {
+        return None;
+    }
+    let clone = cl.clone_of(cands[0])?;
+    let unique = cl.resources[clone].clone.as_ref().is_some_and(|c| c.unique);
+    if unique {
+        return cands.into_iter().find(|&r| {
+            Some(cl.resources[r].instance.unwrap_or(usize::MAX)) == num.or(Some(usize::MAX))
+        });
+    }
+    // Anonymous: an instance already present on this node (other group member), else
+    // the numbered one if free, else the lowest free instance.
+    let instance_busy_elsewhere = |r: usize| {
+        let root = clone_instance_root(cl, r);
+        cl.primitives_of(root)
+            .iter()
+            .any(|&p| !cl.resources[p].status.is_empty())
+    };
+    let instance_here = |r: usize| {
+        let root = clone_instance_root(cl, r);
+        cl.primitives_of(root)
+            .iter()
+            .any(|&p| cl.resources[p].status.iter().any(|s| s.node == node))
+    };
+    if let Some(&r) = cands
+        .iter()
+        .find(|&&r| instance_here(r) && cl.resources[r].status.iter().all(|s| s.node != node))
+    {
+        return Some(r);
+    }
+    // A second copy of the same anonymous instance on one node is an orphan.
+    if cands
+        .iter()
+        .any(|&r| cl.resources[r].status.iter().any(|s| s.node == node))
+    {
+        return None;
+    }
+    if let Some(&r) = cands.iter().find(|&&r| !instance_busy_elsewhere(r)) {
+        return Some(r);
+    }
+    // More active copies than instances: an orphaned instance.
+    None
+}
+
+fn orphan(cl: &mut Cluster, id: &str, lr: XNode) -> usize {
+    if let Some(r) = cl.resources.iter().rposition(|r| r.orphan && r.id == id) {
+        return r;
+    }
+    let kind = Kind::Primitive {
+        class: lr.attribute("class").unwrap_or("ocf").to_string(),
+        provider: lr.attribute("provider").map(|s| s.to_string()),
+        agent: lr.attribute("type").unwrap_or_default().to_string(),
+    };
+    cl.resources.push(Resource {
+        id: id.to_string(),
+        config_id: id.to_string(),
+        kind,
+        parent: None,
+        children: vec![],
+        meta: BTreeMap::new(),
+        params: BTreeMap::new(),
+        priority: 0,
+        stickiness: 0,
+        migration_threshold: crate::score::INFINITY,
+        failure_timeout_s: 0,
+        managed: cl.options.stop_orphan_resources,
+        target_role: Some(Role::Stopped),
+        allow_migrate: false,
+        requires_fencing: false,
+        requires_quorum: false,
+        ops: vec![],
+        clone: None,
+        instance: None,
+        status: vec![],
+        orphan: true,
+        definition_changed: vec![],
+        utilization: BTreeMap::new(),
+        blocked: false,
+    });
+    let r = cl.resources.len() - 1;
+    cl.top.push(r);
+    r
+}
+
+/// Post-processing once history and configuration are both known.
+/// Settle live migrations the history left half-done: a finished migrate_from makes
+/// the target the current node (the source only needs a stop); a migrate_to whose
+/// target never ran migrate_from leaves the resource in an unknown state on the source.
+fn settle_migrations(cl: &mut Cluster) {
+    for r in cl.resources.iter_mut() {
+        let sources: Vec<(NodeIdx, NodeIdx)> = r
+            .status
+            .iter()
+            .filter_map(|s| s.migrated_to.map(|t| (s.node, t)))
+            .collect();
+        for (src, tgt) in sources {
+            let at_target = r
+                .status
+                .iter()
+                .find(|s| s.node == tgt)
+                .and_then(|s| s.migrate_from);
+            // Without a migrate_from the outcome is decided once the target is known
+            // (actions); with one, the source only needs its stop.
+            if at_target.is_some() {
+                r.status.retain(|s| s.node != src);
+            }
+        }
+    }
+}
+
+pub fn finish_status(cl: &mut Cluster) {
+    // maintenance-mode, or a node in maintenance: what runs there is left alone.
+    let maintenance_mode = cl.options.maintenance_mode;
+    for r in cl.resources.iter_mut() {
+        if maintenance_mode
+            || r.status
+                .iter()
+                .any(|s| s.role.is_active() && cl.nodes[s.node].maintenance)
+        {
+            r.managed = false;
+        }
+    }
+    settle_migrations(cl);
+    let lookup = Lookup::new(cl);
+    // Resources on cleanly offline nodes are stopped there.
+    // Without fencing, an unclean node's resources are assumed stopped as well.
+    let stonith = cl.options.stonith_enabled;
+    let clean_offline: Vec<bool> = cl
+        .nodes
+        .iter()
+        .map(|n| !n.online && (!n.unclean || !stonith))
+        .collect();
+    for r in cl.resources.iter_mut() {
+        r.status.retain(|s| !clean_offline[s.node]);
+    }
+    // Fail counts from node attributes.
+    for n in 0..cl.nodes.len() {
+        let attrs: Vec<(String, String)> = cl.nodes[n]
+            .attrs
+            .iter()
+            .filter(|(k, _)| k.starts_with("fail-count-") || k.starts_with("last-failure-"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (k, v) in attrs {
+            let (is_count, rest) = match k.strip_prefix("fail-count-") {
+                Some(r) => (true, r),
+                None => (false, k.strip_prefix("last-failure-").unwrap_or("")),
+            };
+            let rid = rest.split('#').next().unwrap_or(rest);
+            let value = crate::score::parse(&v).unwrap_or(0);
+            let targets: Vec<usize> = match lookup.by_id.get(rid) {
+                Some(&r) => vec![r],
+                None => lookup.by_config.get(rid).cloned().unwrap_or_default(),
+            };
+            for r in targets {
+                let e = cl.failcounts.entry((r, n)).or_insert((0, 0));
+                if is_count {
+                    e.0 = crate::score::add(e.0, value);
+                } else {
+                    e.1 = e.1.max(value);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! CIB XML → [`Cluster`]: options, nodes, resources, constraints and the operation
+//! history, unpacked once so that later stages never look at XML again.
+//! Problems in the configuration become `Cluster::warnings`, never panics.
+
+mod constraints;
+mod history;
+mod nodes;
+mod nvpairs;
+mod options;
+mod resources;
+pub mod rule_eval;
+
+use crate::model::Cluster;
+use roxmltree::{Document, Node as XNode};
+use std::collections::HashMap;
+
+pub use nvpairs::{AttrSetKind, attr_sets};
+
+/// Elements by id, for `id-ref` resolution.
+pub struct IdIndex<'a, 'i> {
+    by_id: HashMap<&'a str, XNode<'a, 'i>>,
+    /// The status section is not indexed: it is most of a large CIB (an entry per
+    /// resource per node) and references point into the configuration. It is searched
+    /// only when the configuration has no element with the wanted id.
+    status: Option<XNode<'a, 'i>>,
+}
+
+impl<'a, 'i> IdIndex<'a, 'i> {
+    fn new(doc: &'a Document<'i>) -> Self {
+        let mut by_id = HashMap::new();
+        let root = doc.root_element();
+        let status = child(root, "status");
+        let outside_status = std::iter::once(root).chain(
+            root.children()
+                .filter(|c| Some(*c) != status)
+                .flat_map(|c| c.descendants()),
+        );
+        for n in outside_status.filter(|n| n.is_element()) {
+            if let Some(id) = n.attribute("id")
+                && n.attribute("id-ref").is_none()
+            {
+                by_id.entry(id).or_insert(n);
+            }
+        }
+        IdIndex { by_id, status }
+    }
+    pub fn get(&self, id: &str) -> Option<XNode<'a, 'i>> {
+        self.by_id.get(id).copied().or_else(|| {
+            self.status?.descendants().find(|n| {
+                n.is_element() && n.attribute("id") == Some(id) && n.attribute("id-ref").is_none()
+            })
+        })
+    }
+    /// Follow an `id-ref` (if present) to the element it names.
+    pub fn resolve(&self, n: XNode<'a, 'i>) -> XNode<'a, 'i> {
+        match n.attribute("id-ref") {
+            Some(r) => self.get(r).unwrap_or(n),
+            None => n,
+        }
+    }
+}
+
+pub fn child<'a, 'i>(n: XNode<'a, 'i>, name: &str) -> Option<XNode<'a, 'i>> {
+    n.children()
+        .find(|c| c.is_element() && c.tag_name().name() == name)
+}
+
+pub fn children<'a, 'i: 'a>(
+    n: XNode<'a, 'i>,
+    name: &'a str,
+) -> impl Iterator<Item = XNode<'a, 'i>> + 'a {
+    n.children()
+        .filter(move |c| c.is_element() && c.tag_name().name() == name)
+}
+
+/// Unpack a whole CIB. `now` is seconds since the epoch; `None` uses the CIB's
+/// `execution-date`, else 0.
+pub fn unpack(xml: &str, now: Option<i64>) -> Result<Cluster, crate::Error> {
+    let doc = Document::parse(xml).map_err(|e| crate::Error::Xml(e.to_string()))?;
+    let root = doc.root_element();
+    let now = now
+        .or_else(|| {
+            root.attribute("execution-date")
+                .and_then(|v| v.parse::<i64>().ok())
+        })
+        .unwrap_or(0);
+    let idx = IdIndex::new(&doc);
+    let mut cl = Cluster {
+        now,
+        ..Default::default()
+    };
+    let config = child(root, "configuration");
+    let status = child(root, "status");
+    cl.options.have_quorum = matches!(root.attribute("have-quorum"), Some("1" | "true" | "yes"));
+    let ctx = rule_eval::Ctx::new(now);
+    if let Some(cfg) = config {
+        options::unpack_options(&mut cl, cfg, &idx, &ctx);
+        nodes::unpack_nodes(&mut cl, cfg, status, &idx, &ctx, root.attribute("dc-uuid"));
+        resources::unpack_resources(&mut cl, cfg, &idx, &ctx);
+        nodes::add_remote_nodes(&mut cl, status, &idx, &ctx);
+    }
+    if let Some(st) = status {
+        history::unpack_tickets(&mut cl, st);
+        history::unpack_history(&mut cl, st, config, &idx);
+    }
+    if let Some(cfg) = config {
+        constraints::unpack_constraints(&mut cl, cfg, &idx, &ctx);
+    }
+    nodes::settle_remote_online(&mut cl);
+    history::finish_status(&mut cl);
+    cl.build_index();
+    Ok(cl)
+}

@@ -1,0 +1,347 @@
+//! `<resources>` → the resource tree: primitives, groups, clones (expanded into
+//! instances `id:N`), promotable clones, templates; meta attributes are inherited
+//! from parents and `rsc_defaults`.
+
+use super::{AttrSetKind, IdIndex, attr_sets, child, options::is_true, rule_eval::Ctx};
+use crate::{
+    model::{CloneCfg, Cluster, Kind, OnFail, OpDef, Resource, Role},
+    score::{self, INFINITY},
+};
+use roxmltree::Node as XNode;
+use std::collections::BTreeMap;
+
+/// Parse an interval ("10s", "2m", "1h", "PT10S", "5000ms", "10") into milliseconds.
+pub fn parse_interval_ms(s: &str) -> Option<u64> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Some(0);
+    }
+    if let Some(iso) = t.strip_prefix("PT").or_else(|| t.strip_prefix("P")) {
+        let mut total = 0u64;
+        let mut num = String::new();
+        for c in iso.chars() {
+            if c.is_ascii_digit() {
+                num.push(c);
+            } else {
+                let v: u64 = num.parse().ok()?;
+                num.clear();
+                total += v * match c {
+                    'H' => 3_600_000,
+                    'M' => 60_000,
+                    'S' => 1000,
+                    'D' => 86_400_000,
+                    'T' => 0,
+                    _ => return None,
+                };
+            }
+        }
+        return Some(total);
+    }
+    let digits: String = t.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let unit = t[digits.len()..].trim().to_ascii_lowercase();
+    let v: u64 = digits.parse().ok()?;
+    let mult = match unit.as_str() {
+        "" | "s" | "sec" | "secs" => 1000,
+        "ms" | "msec" => 1,
+        "m" | "min" | "mins" => 60_000,
+        "h" | "hr" | "hrs" => 3_600_000,
+        "us" | "usec" => return Some(v / 1000),
+        _ => return None,
+    };
+    Some(v * mult)
+}
+
+struct Unpacker<'c, 'a, 'i> {
+    cl: &'c mut Cluster,
+    idx: &'c IdIndex<'a, 'i>,
+    ctx: &'c Ctx,
+    node_count: usize,
+}
+
+pub fn unpack_resources(cl: &mut Cluster, cfg: XNode, idx: &IdIndex, ctx: &Ctx) {
+    let Some(rs) = child(cfg, "resources") else {
+        return;
+    };
+    let node_count = cl.nodes.len();
+    let mut u = Unpacker {
+        cl,
+        idx,
+        ctx,
+        node_count,
+    };
+    let defaults = u.cl.rsc_defaults.clone();
+    for e in rs.children().filter(|c| c.is_element()) {
+        let tag = e.tag_name().name();
+        match tag {
+            "primitive" | "group" | "clone" | "master" => {
+                if let Some(r) = u.element(e, None, &defaults, None) {
+                    u.cl.top.push(r);
+                }
+            }
+            "template" => {}
+            other => u.cl.warnings.push(format!(
+                "resource {:?}: <{other}> is not supported; ignored",
+                e.attribute("id").unwrap_or("?")
+            )),
+        }
+    }
+}
+
+impl Unpacker<'_, '_, '_> {
+    fn element(
+        &mut self,
+        e: XNode,
+        parent: Option<usize>,
+        inherited: &BTreeMap<String, String>,
+        instance: Option<usize>,
+    ) -> Option<usize> {
+        let id = e.attribute("id")?.to_string();
+        let tag = e.tag_name().name();
+        let mut meta = inherited.clone();
+        let template = e.attribute("template").and_then(|t| self.idx.get(t));
+        if let Some(t) = template {
+            for (k, v) in attr_sets(t, AttrSetKind::Meta, self.idx, self.ctx, None) {
+                meta.insert(k, v);
+            }
+        }
+        for (k, v) in attr_sets(e, AttrSetKind::Meta, self.idx, self.ctx, None) {
+            meta.insert(k, v);
+        }
+        let shown = match instance {
+            Some(i) => format!("{id}:{i}"),
+            None => id.clone(),
+        };
+        match tag {
+            "primitive" => {
+                let src = |a: &str| {
+                    e.attribute(a)
+                        .or_else(|| template.and_then(|t| t.attribute(a)))
+                        .map(|s| s.to_string())
+                };
+                let kind = Kind::Primitive {
+                    class: src("class").unwrap_or_else(|| "ocf".into()),
+                    provider: src("provider"),
+                    agent: src("type").unwrap_or_default(),
+                };
+                let mut params = BTreeMap::new();
+                if let Some(t) = template {
+                    params = attr_sets(t, AttrSetKind::Instance, self.idx, self.ctx, None);
+                }
+                for (k, v) in attr_sets(e, AttrSetKind::Instance, self.idx, self.ctx, None) {
+                    params.insert(k, v);
+                }
+                let mut ops = Vec::new();
+                if let Some(t) = template {
+                    self.ops(t, &mut ops);
+                }
+                self.ops(e, &mut ops);
+                let mut utilization: BTreeMap<String, i64> = BTreeMap::new();
+                for src in template.into_iter().chain(std::iter::once(e)) {
+                    for (k, v) in attr_sets(src, AttrSetKind::Utilization, self.idx, self.ctx, None)
+                    {
+                        if let Ok(v) = v.parse() {
+                            utilization.insert(k, v);
+                        }
+                    }
+                }
+                let r = self.new_resource(shown, id, kind, parent, meta, instance);
+                let res = &mut self.cl.resources[r];
+                res.ops = ops;
+                res.params = params;
+                res.utilization = utilization;
+                if res.is_stonith() {
+                    res.requires_fencing = false;
+                }
+                Some(r)
+            }
+            "group" => {
+                let r = self.new_resource(shown, id, Kind::Group, parent, meta.clone(), instance);
+                // Children inherit the group's meta attributes, not its own id-specific ones.
+                for c in e
+                    .children()
+                    .filter(|c| c.is_element() && c.tag_name().name() == "primitive")
+                {
+                    if let Some(ch) = self.element(c, Some(r), &meta, instance) {
+                        self.cl.resources[r].children.push(ch);
+                    }
+                }
+                Some(r)
+            }
+            "clone" | "master" => {
+                let g = |k: &str| meta.get(k).map(|s| s.as_str());
+                let num = |v: Option<&str>, d: usize| {
+                    v.and_then(|s| s.trim().parse::<i64>().ok())
+                        .map(|x| x.max(0) as usize)
+                        .unwrap_or(d)
+                };
+                let promotable = tag == "master" || g("promotable").is_some_and(is_true);
+                let cfg = CloneCfg {
+                    max: num(g("clone-max"), self.node_count),
+                    node_max: num(g("clone-node-max"), 1),
+                    promotable,
+                    promoted_max: num(g("promoted-max").or(g("master-max")), 1),
+                    promoted_node_max: num(g("promoted-node-max").or(g("master-node-max")), 1),
+                    interleave: g("interleave").is_some_and(is_true),
+                    ordered: g("ordered").is_some_and(is_true),
+                    unique: g("globally-unique").is_some_and(is_true),
+                    notify: g("notify").is_some_and(is_true),
+                };
+                let max = cfg.max;
+                let r = self.new_resource(shown, id, Kind::Clone, parent, meta.clone(), instance);
+                self.cl.resources[r].clone = Some(cfg);
+                let Some(tmpl) = e.children().find(|c| {
+                    c.is_element() && matches!(c.tag_name().name(), "primitive" | "group")
+                }) else {
+                    self.cl.warnings.push(format!(
+                        "clone {:?} has no primitive or group; ignored",
+                        self.cl.resources[r].id
+                    ));
+                    return Some(r);
+                };
+                // Clone-level meta is inherited by instances, except the clone's own knobs.
+                let mut child_meta = meta.clone();
+                for k in [
+                    "clone-max",
+                    "clone-node-max",
+                    "promotable",
+                    "promoted-max",
+                    "master-max",
+                    "promoted-node-max",
+                    "master-node-max",
+                    "globally-unique",
+                ] {
+                    child_meta.remove(k);
+                }
+                for i in 0..max {
+                    if let Some(ch) = self.element(tmpl, Some(r), &child_meta, Some(i)) {
+                        self.cl.resources[r].children.push(ch);
+                    }
+                }
+                Some(r)
+            }
+            _ => None,
+        }
+    }
+
+    fn ops(&mut self, e: XNode, ops: &mut Vec<OpDef>) {
+        let Some(list) = child(e, "operations") else {
+            return;
+        };
+        let list = self.idx.resolve(list);
+        for op in list
+            .children()
+            .filter(|c| c.is_element() && c.tag_name().name() == "op")
+        {
+            let op = self.idx.resolve(op);
+            let name = op.attribute("name").unwrap_or_default().to_string();
+            let interval = op.attribute("interval").unwrap_or("0");
+            let Some(interval_ms) = parse_interval_ms(interval) else {
+                self.cl.warnings.push(format!(
+                    "op {:?}: interval {interval:?} is not a duration; ignored",
+                    op.attribute("id").unwrap_or("?")
+                ));
+                continue;
+            };
+            let mut meta = attr_sets(op, AttrSetKind::Meta, self.idx, self.ctx, None);
+            for a in op.attributes() {
+                meta.insert(a.name().to_string(), a.value().to_string());
+            }
+            let on_fail = meta.get("on-fail").and_then(|v| parse_on_fail(v));
+            ops.retain(|o: &OpDef| !(o.name == name && o.interval_ms == interval_ms));
+            ops.push(OpDef {
+                name,
+                interval_ms,
+                role: meta.get("role").and_then(|r| Role::parse(r)),
+                on_fail,
+                enabled: meta.get("enabled").is_none_or(|v| is_true(v)),
+            });
+        }
+    }
+
+    fn new_resource(
+        &mut self,
+        id: String,
+        config_id: String,
+        kind: Kind,
+        parent: Option<usize>,
+        meta: BTreeMap<String, String>,
+        instance: Option<usize>,
+    ) -> usize {
+        let g = |k: &str| meta.get(k).map(|s| s.as_str());
+        let in_clone = instance.is_some();
+        let stickiness = g("resource-stickiness")
+            .or(g("default-resource-stickiness"))
+            .and_then(score::parse)
+            .unwrap_or(if in_clone && kind != Kind::Clone {
+                1
+            } else {
+                self.cl.options.default_stickiness
+            });
+        let requires = g("requires").unwrap_or(if self.cl.options.stonith_enabled {
+            "fencing"
+        } else {
+            "quorum"
+        });
+        let res = Resource {
+            id,
+            config_id,
+            kind,
+            parent,
+            children: Vec::new(),
+            priority: g("priority").and_then(score::parse).unwrap_or(0),
+            stickiness,
+            migration_threshold: g("migration-threshold")
+                .and_then(score::parse)
+                .map(|v| if v <= 0 { INFINITY } else { v })
+                .unwrap_or(INFINITY),
+            failure_timeout_s: g("failure-timeout")
+                .and_then(parse_interval_ms)
+                .map(|v| (v / 1000) as i64)
+                .unwrap_or(0),
+            managed: g("is-managed").is_none_or(is_true) && !g("maintenance").is_some_and(is_true),
+            target_role: g("target-role").and_then(Role::parse),
+            allow_migrate: g("allow-migrate").is_some_and(is_true),
+            requires_fencing: requires == "fencing" || requires == "unfencing",
+            requires_quorum: requires != "nothing",
+            ops: Vec::new(),
+            clone: None,
+            instance,
+            status: Vec::new(),
+            orphan: false,
+            definition_changed: Vec::new(),
+            utilization: BTreeMap::new(),
+            blocked: false,
+            meta,
+            params: BTreeMap::new(),
+        };
+        self.cl.resources.push(res);
+        self.cl.resources.len() - 1
+    }
+}
+
+pub fn parse_on_fail(v: &str) -> Option<OnFail> {
+    Some(match v {
+        "ignore" => OnFail::Ignore,
+        "block" => OnFail::Block,
+        "stop" => OnFail::Stop,
+        "restart" => OnFail::Restart,
+        "fence" => OnFail::Fence,
+        "standby" => OnFail::Standby,
+        "demote" => OnFail::Demote,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals() {
+        assert_eq!(parse_interval_ms("10s"), Some(10_000));
+        assert_eq!(parse_interval_ms("10"), Some(10_000));
+        assert_eq!(parse_interval_ms("2m"), Some(120_000));
+        assert_eq!(parse_interval_ms("PT1M30S"), Some(90_000));
+        assert_eq!(parse_interval_ms("abc"), None);
+    }
+}

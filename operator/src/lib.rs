@@ -1,0 +1,15 @@
+//! pacer operator library: the CIB bridge ([`cib`]) used by the `pacer` CLI and the
+//! operator, plus (from other modules) the scheduler driver and transition engine.
+
+pub mod cib;
+pub mod controller;
+pub mod events;
+pub mod index;
+pub mod leader;
+pub mod membership;
+pub mod metrics;
+pub mod plan;
+pub mod snapshot;
+pub mod status;
+pub mod transition;
+pub mod watch;
