@@ -102,24 +102,14 @@ pub fn build(cl: &Cluster, fences: &[Fence], changes: &[Change]) -> TransitionGr
         fence_ids.push((f.node, id));
     }
     let mut per: Vec<RscActions> = vec![RscActions::default(); cl.resources.len()];
+    let probes_of = probes(cl, changes, &mut g);
     for c in changes {
         let res = &cl.resources[c.rsc];
         let id = res.id.as_str();
         if c.blocked {
             continue;
         }
-        // Probes where the history knows nothing and the node is up.
-        let mut probes = Vec::new();
-        for (n, node) in cl.nodes.iter().enumerate() {
-            if node.online
-                && !node.unclean
-                && !res.status.iter().any(|s| s.node == n)
-                && res.managed
-                && !res.orphan
-            {
-                probes.push(g.add(Task::Monitor { interval_ms: 0 }, Some(id), &node.name));
-            }
-        }
+        let probes = &probes_of[c.rsc];
         let node_name = |n: usize| cl.nodes[n].name.as_str();
         let fenced_first = |g: &mut TransitionGraph, n: usize, a: usize| {
             for &(fnode, fid) in &fence_ids {
@@ -169,7 +159,7 @@ pub fn build(cl: &Cluster, fences: &[Fence], changes: &[Change]) -> TransitionGr
         {
             let s = g.add(Task::Start, Some(id), node_name(t));
             fenced_first(&mut g, t, s);
-            for &p in &probes {
+            for &p in probes {
                 g.edge(p, s);
             }
             for &st in &per[c.rsc].stops.clone() {
@@ -248,4 +238,98 @@ pub fn build(cl: &Cluster, fences: &[Fence], changes: &[Change]) -> TransitionGr
         }
     }
     g
+}
+
+/// Probes (monitor, interval 0): one per primitive and up node where the history has no
+/// entry for it (an anonymous clone is probed once per node, by one of its instances),
+/// unless a `resource-discovery` location rules the node out. Returns, per resource,
+/// the probes its starts must wait for.
+fn probes(cl: &Cluster, changes: &[Change], g: &mut TransitionGraph) -> Vec<Vec<usize>> {
+    let mut out: Vec<Vec<usize>> = vec![Vec::new(); cl.resources.len()];
+    // Anonymous clone instances share their probes: keyed by the first instance.
+    let mut shared: std::collections::HashMap<(&str, usize), usize> =
+        std::collections::HashMap::new();
+    for (r, res) in cl.resources.iter().enumerate() {
+        // Unmanaged resources are probed too (their state is still wanted), except in
+        // maintenance, which suspends all monitoring.
+        let maintenance = cl.options.maintenance_mode
+            || res
+                .meta
+                .get("maintenance")
+                .is_some_and(|v| crate::unpack::is_true(v));
+        if !res.is_primitive() || maintenance || res.orphan {
+            continue;
+        }
+        let clone = cl.clone_of(r);
+        let anonymous = clone.is_some_and(|c| {
+            !cl.resources[c]
+                .clone
+                .as_ref()
+                .is_some_and(|cfg| cfg.unique)
+        });
+        // Locations of the resource and its ancestors decide where discovery runs.
+        let mut chain = vec![r];
+        let mut cur = res.parent;
+        while let Some(p) = cur {
+            chain.push(p);
+            cur = cl.resources[p].parent;
+        }
+        let locs: Vec<&crate::model::Location> = chain
+            .iter()
+            .flat_map(|&x| cl.index.locations.get(x).into_iter().flatten())
+            .map(|&i| &cl.locations[i])
+            .collect();
+        // Fence devices, remote connections and guest containers never run on a
+        // remote or guest node: nothing to probe there.
+        let cluster_only = res.is_stonith()
+            || res.meta.contains_key("remote-node")
+            || cl.nodes.iter().any(|x| x.remote_of == Some(r));
+        let exclusive = locs
+            .iter()
+            .any(|l| l.discovery == crate::model::Discovery::Exclusive);
+        for (n, node) in cl.nodes.iter().enumerate() {
+            if !node.online || node.unclean || node.maintenance || res.known_on.contains(&n) {
+                continue;
+            }
+            if (cluster_only && node.kind == crate::model::NodeKind::Remote)
+                || locs
+                    .iter()
+                    .any(|l| l.node == n && l.discovery == crate::model::Discovery::Never)
+            {
+                continue;
+            }
+            if exclusive
+                && !locs.iter().any(|l| {
+                    l.node == n && l.discovery == crate::model::Discovery::Exclusive && l.score >= 0
+                })
+            {
+                continue;
+            }
+            if anonymous && let Some(&p) = shared.get(&(res.config_id.as_str(), n)) {
+                // Another instance probes this node; wait for that one too.
+                out[r].push(p);
+                continue;
+            }
+            // The instance headed for this node probes it, if any.
+            let id = if anonymous {
+                changes
+                    .iter()
+                    .find(|c| {
+                        c.to.is_some_and(|(t, _)| t == n)
+                            && cl.resources[c.rsc].config_id == res.config_id
+                            && cl.resources[c.rsc].is_primitive()
+                    })
+                    .map(|c| cl.resources[c.rsc].id.as_str())
+                    .unwrap_or(res.id.as_str())
+            } else {
+                res.id.as_str()
+            };
+            let p = g.add(Task::Monitor { interval_ms: 0 }, Some(id), &node.name);
+            if anonymous {
+                shared.insert((res.config_id.as_str(), n), p);
+            }
+            out[r].push(p);
+        }
+    }
+    out
 }

@@ -230,6 +230,9 @@ pub struct Resource {
     pub orphan: bool,
     /// Template/definition digest changed: restart needed on these nodes.
     pub definition_changed: Vec<NodeIdx>,
+    /// Nodes whose history has an entry for this primitive (for an anonymous clone
+    /// instance: for any instance of it). Probes are only needed elsewhere.
+    pub known_on: Vec<NodeIdx>,
     pub utilization: BTreeMap<String, i64>,
     /// Not to be touched: maintenance, unmanaged, blocked by a failure.
     pub blocked: bool,

@@ -267,3 +267,70 @@ fn bad_xml_is_an_error_not_a_panic() {
     let err = pacer_scheduler::schedule("<cib><configuration>", None).unwrap_err();
     assert!(err.to_string().contains("not well-formed"));
 }
+
+/// Probes (monitor, interval 0) are scheduled only where the node's history has no
+/// entry for the resource: a "not running" probe result (rc 7) counts as known, for
+/// resources that change and for those that do not; an anonymous clone is probed once
+/// per unknown node.
+#[test]
+fn probes_only_where_the_history_knows_nothing() {
+    let cib = Cib::new(&["n1", "n2", "n3"])
+        .primitive("a")
+        .primitive("b")
+        .primitive("c")
+        .clone_of("cl", "d", &[])
+        // a: running on n1, probed "not running" on n2, unknown on n3.
+        .running("a", "n1")
+        .ops("a", "n2", &[("monitor", 0, 7, 7)])
+        // b: probed everywhere, stopped (it will start: no re-probe).
+        .ops("b", "n1", &[("monitor", 0, 7, 7)])
+        .ops("b", "n2", &[("monitor", 0, 7, 7)])
+        .ops("b", "n3", &[("monitor", 0, 7, 7)])
+        // c: unknown everywhere. d (anonymous clone): known on n1 only.
+        .ops("d", "n1", &[("monitor", 0, 7, 7)]);
+    let s = pacer_scheduler::schedule(&cib.xml(), Some(2_000_000_000)).expect("valid CIB");
+    let mut probes: Vec<(String, String)> = s
+        .graph
+        .actions
+        .iter()
+        .filter(|a| a.task == Task::Monitor { interval_ms: 0 })
+        .map(|a| {
+            let id = a.resource.clone().unwrap_or_default();
+            let base = id.split(':').next().unwrap_or_default().to_string();
+            (base, a.node.clone())
+        })
+        .collect();
+    probes.sort();
+    let want: Vec<(String, String)> = [
+        ("a", "n3"),
+        ("c", "n1"),
+        ("c", "n2"),
+        ("c", "n3"),
+        ("d", "n2"),
+        ("d", "n3"),
+    ]
+    .iter()
+    .map(|(r, n)| (r.to_string(), n.to_string()))
+    .collect();
+    assert_eq!(probes, want);
+    // Every start waits for the probes of its resource.
+    for a in s.graph.actions.iter().filter(|a| a.task == Task::Start) {
+        let rsc = a.resource.as_deref().unwrap_or_default();
+        let base = rsc.split(':').next().unwrap_or_default();
+        for p in s.graph.actions.iter().filter(|p| {
+            p.task == (Task::Monitor { interval_ms: 0 })
+                && p.resource.as_deref().unwrap_or_default().split(':').next() == Some(base)
+                && base != "d"
+        }) {
+            assert!(
+                s.graph
+                    .edges
+                    .iter()
+                    .any(|e| e.before == p.id && e.after == a.id),
+                "start of {rsc} on {} must wait for its probe on {}",
+                a.node,
+                p.node
+            );
+        }
+    }
+}

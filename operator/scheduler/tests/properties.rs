@@ -739,10 +739,9 @@ fn generator_produces_the_intended_cluster() {
 /// Found by `transitions_keep_invariants` and confirmed with crm_simulate 2.1.5: node2
 /// left with expected="down" but its history still shows r0 started. Pacemaker marks
 /// node2 UNCLEAN, fences it ("r0 is thought to be active there") and only then moves r0
-/// to node1. pacer treats node2 as cleanly offline and starts r0 on node1 at once: r0
-/// may then run twice.
+/// to node1 (pacer once treated node2 as cleanly offline and started r0 at once: r0
+/// could then run twice).
 #[test]
-#[ignore = "pacer bug: an offline node with active resources in its history is not fenced"]
 fn offline_node_with_active_history_is_fenced_first() {
     let case = Case {
         nodes: vec![NodeState::Online, NodeState::OfflineClean],

@@ -311,6 +311,32 @@ pub fn unpack_history(cl: &mut Cluster, st: XNode, _cfg: Option<XNode>, _idx: &I
             if ops.is_empty() {
                 continue;
             }
+            // Any entry means the resource's state there is known: no probe needed.
+            let known: Vec<usize> = match lookup.by_id.get(id) {
+                Some(&r) => vec![r],
+                None => {
+                    let (base, num) = match id.rsplit_once(':') {
+                        Some((b, n)) => (b, n.parse::<usize>().ok()),
+                        None => (id, None),
+                    };
+                    let all = lookup.by_config.get(base).cloned().unwrap_or_default();
+                    let unique = all.first().and_then(|&r| cl.clone_of(r)).is_some_and(|c| {
+                        cl.resources[c].clone.as_ref().is_some_and(|c| c.unique)
+                    });
+                    if unique {
+                        all.into_iter()
+                            .filter(|&r| num.is_none() || cl.resources[r].instance == num)
+                            .collect()
+                    } else {
+                        all
+                    }
+                }
+            };
+            for r in known {
+                if !cl.resources[r].known_on.contains(&node) {
+                    cl.resources[r].known_on.push(node);
+                }
+            }
             let guess = find_config(&lookup, id);
             let out = replay(&mut ops, guess.map(|r| &cl.resources[r]), cl);
             let interesting = out.role.is_active()
@@ -344,6 +370,22 @@ pub fn unpack_history(cl: &mut Cluster, st: XNode, _cfg: Option<XNode>, _idx: &I
                     r
                 }
             };
+            // A managed resource active on a node that left cleanly: with fencing
+            // enabled, the node may still run it and must be fenced first.
+            if out.role.is_active()
+                && cl.options.stonith_enabled
+                && !cl.options.maintenance_mode
+                && cl.resources[rsc].managed
+                && !cl.resources[rsc].orphan
+                && cl.nodes[node].kind == crate::model::NodeKind::Member
+                && !cl.nodes[node].online
+                && !cl.nodes[node].unclean
+                && !cl.nodes[node].maintenance
+            {
+                let n = &mut cl.nodes[node];
+                n.unclean = true;
+                n.unclean_reason = format!("{} is thought to be active there", cl.resources[rsc].id);
+            }
             let migrated_to = out.migrated_to.as_deref().and_then(|t| cl.node_by_name(t));
             let res = &mut cl.resources[rsc];
             if out.failed && out.on_fail == Some(OnFail::Block) {
@@ -478,6 +520,7 @@ fn orphan(cl: &mut Cluster, id: &str, lr: XNode) -> usize {
         status: vec![],
         orphan: true,
         definition_changed: vec![],
+        known_on: vec![],
         utilization: BTreeMap::new(),
         blocked: false,
     });

@@ -15,6 +15,7 @@ use roxmltree::{Document, Node as XNode};
 use std::collections::HashMap;
 
 pub use nvpairs::{AttrSetKind, attr_sets};
+pub use options::is_true;
 
 /// Elements by id, for `id-ref` resolution.
 pub struct IdIndex<'a, 'i> {

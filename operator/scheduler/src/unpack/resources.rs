@@ -309,6 +309,7 @@ impl Unpacker<'_, '_, '_> {
             status: Vec::new(),
             orphan: false,
             definition_changed: Vec::new(),
+            known_on: Vec::new(),
             utilization: BTreeMap::new(),
             blocked: false,
             meta,
