@@ -11,7 +11,7 @@ APT_PACKAGES=(
   openipmi ipmitool     # ipmi_sim BMC simulator for fencing tests
   crmsh                 # crm shell, oracle for `pacer import-crm`
   iproute2 iputils-ping arping  # network-namespace hosts
-  python3
+  python3 python3-venv  # python3-venv: the sushy-tools venv below
 )
 
 missing=()
@@ -23,6 +23,15 @@ if ((${#missing[@]})); then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# sushy-tools (PyPI): Redfish BMC emulator for the Redfish fencing tests, in a venv of its
+# own under ~/.cache (tests find it there, or via PACER_SUSHY_EMULATOR).
+SUSHY_VENV="${PACER_SUSHY_VENV:-$HOME/.cache/pacer/sushy-venv}"
+if [ ! -x "$SUSHY_VENV/bin/sushy-emulator" ]; then
+  echo "install-deps: sushy-tools into $SUSHY_VENV"
+  python3 -m venv "$SUSHY_VENV"
+  "$SUSHY_VENV/bin/pip" install -q "sushy-tools==2.2.0"
 fi
 
 for tool in cargo go python3; do

@@ -472,6 +472,11 @@ impl Executor {
         plug: Option<&str>,
         timeout: Duration,
     ) -> ActionResult {
+        if kind == crate::redfish::AGENT {
+            let mut r = crate::redfish::run(params, action, plug, timeout).await;
+            r.exit_reason = r.exit_reason.map(|x| stonith::redact(&x, params));
+            return r;
+        }
         let stdin = match stonith::stdin_payload(device, params, action, plug) {
             Ok(s) => s,
             Err(e) => {

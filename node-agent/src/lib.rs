@@ -21,6 +21,7 @@ pub mod node;
 pub mod ocf;
 pub mod op;
 pub mod process;
+pub mod redfish;
 pub mod report;
 pub mod stonith;
 pub mod systemd;

@@ -17,7 +17,7 @@ use k8s_openapi::{
         coordination::v1::{Lease, LeaseSpec},
         core::v1::{ObjectReference, Secret},
     },
-    apimachinery::pkg::apis::meta::v1::{MicroTime, Time},
+    apimachinery::pkg::apis::meta::v1::MicroTime,
 };
 use kube::{
     Api, Client,
@@ -28,9 +28,7 @@ use kube::{
         watcher,
     },
 };
-use pacer_crds::{
-    FencingHistory, FencingHistorySpec, NodeState, ParamFromSecret, Primitive, Transition,
-};
+use pacer_crds::{NodeState, ParamFromSecret, Transition};
 use std::{
     collections::{BTreeMap, BTreeSet},
     sync::{Arc, Mutex},
@@ -45,7 +43,7 @@ use crate::{
     fencing,
     history::{self, NodeHistory},
     lrm::LocalResourceManager,
-    op::{ActionRequest, ActionResult, OcfRc, OpStatus, Params},
+    op::{ActionRequest, ActionResult, OcfRc, OpStatus},
     report,
     stonith::FenceAction,
     watchdog::{self, LeaseHealth, WatchdogConfig, WatchdogStats},
@@ -615,82 +613,19 @@ async fn fence(
     timeout: Duration,
     seq: i64,
 ) {
-    let primitives: Api<Primitive> = Api::namespaced(shared.client.clone(), &shared.opts.namespace);
-    let devices = match primitives.list(&Default::default()).await {
-        Ok(list) => fencing::devices_for(&list.items, target),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot list fencing devices");
-            Vec::new()
-        }
-    };
-    let mut used = Vec::new();
-    let mut outcome: Option<(bool, String)> = None;
-    for device in devices {
-        let mut req = ActionRequest::new(
-            &device.id,
-            crate::op::Agent::Stonith {
-                kind: device.agent.clone(),
-            },
-            "fence",
-        );
-        req.params = device.params.clone();
-        if let Err(e) = resolve(shared, &mut req, &device.params_from).await {
-            outcome = Some((false, e.to_string()));
-            continue;
-        }
-        used.push(device.id.clone());
-        let params: Params = req.params.clone();
-        let result = shared
-            .lrm
-            .executor()
-            .fence_agent(
-                &device.id,
-                &device.agent,
-                &params,
-                action,
-                Some(&device.plug),
-                timeout,
-            )
-            .await;
-        let ok = result.rc == OcfRc::SUCCESS;
-        let msg = result
-            .exit_reason
-            .clone()
-            .unwrap_or_else(|| format!("{} {} via {}", action.as_str(), target, device.id));
-        outcome = Some((ok, msg));
-        if ok {
-            break;
-        }
-    }
-    let (ok, message) = outcome.unwrap_or((
-        false,
-        format!("no fencing device can fence node '{target}'"),
-    ));
-    let name = format!("{target}-{seq}");
-    let record = FencingHistory::new(
-        &name,
-        FencingHistorySpec {
-            target: target.to_string(),
-            action: action.as_str().to_string(),
-            executor: shared.opts.node.clone(),
-            transition_key: Some(transition_key.to_string()),
-            devices: used,
-            result: if ok { "success" } else { "failed" }.into(),
-            message: Some(message),
-            completed: ok.then(|| Time(Timestamp::now())),
-        },
-    );
-    let api: Api<FencingHistory> = Api::namespaced(shared.client.clone(), &shared.opts.namespace);
-    if let Err(e) = api
-        .patch(
-            &name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&record),
-        )
-        .await
-    {
-        tracing::error!(fencing = %name, error = %e, "cannot record the fencing result");
-    }
+    // Devices, topology, retries, Secrets and the FencingHistory record: fencing.rs.
+    fencing::fence_node(fencing::FenceRequest {
+        client: &shared.client,
+        namespace: &shared.opts.namespace,
+        me: &shared.opts.node,
+        executor: shared.lrm.executor(),
+        target,
+        action,
+        transition_key,
+        timeout,
+        seq,
+    })
+    .await;
 }
 
 /// Reloaded history helper for tests and tools: what `run` starts from.

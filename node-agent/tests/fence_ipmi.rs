@@ -178,3 +178,141 @@ async fn fence_ipmilan_powers_a_simulated_host_off_and_on() {
         "1"
     );
 }
+
+fn ipmi_device(id: &str, port: u16) -> pacer_crds::Primitive {
+    pacer_crds::Primitive::new(
+        id,
+        pacer_crds::PrimitiveSpec {
+            class: Some("stonith".into()),
+            type_: Some("fence_ipmilan".into()),
+            params: Some(
+                [
+                    ("ip", "127.0.0.1".to_string()),
+                    ("ipport", port.to_string()),
+                    ("username", "admin".into()),
+                    ("lanplus", "1".into()),
+                    ("cipher", "3".into()),
+                    ("power_wait", "0".into()),
+                    ("pcmk_host_list", "node1".into()),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+            ),
+            params_from: vec![pacer_crds::ParamFromSecret {
+                name: "password".into(),
+                secret_key_ref: pacer_crds::SecretKeyRef {
+                    name: format!("{id}-secret"),
+                    key: "password".into(),
+                },
+            }],
+            ..Default::default()
+        },
+    )
+}
+
+/// Topology with real agents: level 1 is fence_ipmilan with a wrong password (retried,
+/// then given up), level 2 a fence agent that hangs (killed at its pcmk_off_timeout),
+/// level 3 the right credentials. The host ends up off through level 3 only, every
+/// attempt is accounted for, and no password appears in the outcome.
+#[tokio::test]
+async fn topology_levels_fall_through_wrong_password_and_hanging_agent() {
+    use pacer_agent::fencing::{self, AgentRunner};
+    let bmc = start_bmc();
+    let fence_dir = tempfile::tempdir().expect("fence dir");
+    std::os::unix::fs::symlink("/usr/sbin/fence_ipmilan", fence_dir.path().join("fence_ipmilan"))
+        .expect("symlink");
+    write_exec(
+        &fence_dir.path().join("fence_hang"),
+        "#!/bin/sh\ncat >/dev/null\nsleep 600\n",
+    );
+    let (exec, _e) = Executor::new(ExecutorConfig {
+        fence_dir: fence_dir.path().to_path_buf(),
+        ..ExecutorConfig::default()
+    });
+    let mut hang = pacer_crds::Primitive::new(
+        "hang",
+        pacer_crds::PrimitiveSpec {
+            class: Some("stonith".into()),
+            type_: Some("fence_hang".into()),
+            params: Some(
+                [("pcmk_host_list", "node1"), ("pcmk_off_timeout", "1s"), ("pcmk_off_retries", "1")]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ),
+            ..Default::default()
+        },
+    );
+    hang.spec.id = Some("hang".into());
+    let prims = vec![
+        ipmi_device("bad", bmc.port),
+        hang,
+        ipmi_device("good", bmc.port),
+    ];
+    let level = |index: i64, dev: &str| pacer_crds::FencingLevel {
+        index,
+        target: Some("node1".into()),
+        devices: vec![dev.into()],
+        ..Default::default()
+    };
+    let topo = pacer_crds::FencingTopology::new(
+        "topo",
+        pacer_crds::FencingTopologySpec {
+            levels: vec![level(3, "good"), level(1, "bad"), level(2, "hang")],
+        },
+    );
+    let levels = fencing::plan(&prims, &[topo], "node1", &Default::default());
+    let runner = AgentRunner {
+        executor: &exec,
+        secrets: [
+            (("bad-secret".to_string(), "password".to_string()), "not-the-password".to_string()),
+            (("good-secret".to_string(), "password".to_string()), "secret".to_string()),
+        ]
+        .into(),
+    };
+    // The simulator needs a moment to listen.
+    let t = Instant::now();
+    while exec
+        .fence_agent("good", "fence_ipmilan", &runner.params(&levels[2].devices[0]).expect("params"), FenceAction::Status, None, Duration::from_secs(5))
+        .await
+        .rc
+        != 0
+    {
+        assert!(t.elapsed() < Duration::from_secs(10), "ipmi_sim never answered");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let started = Instant::now();
+    let out = fencing::execute(
+        &runner,
+        &levels,
+        "node1",
+        FenceAction::Off,
+        Instant::now() + Duration::from_secs(40),
+    )
+    .await;
+    eprintln!("topology fence: {} ({} ms)", out.message, started.elapsed().as_millis());
+    assert!(out.ok, "{out:?}");
+    assert_eq!(out.devices, ["good"]);
+    let per = |d: &str| out.attempts.iter().filter(|a| a.device == d).count();
+    assert_eq!((per("bad"), per("hang"), per("good")), (3, 2, 1), "{:?}", out.attempts);
+    assert!(
+        out.attempts
+            .iter()
+            .filter(|a| a.device == "hang")
+            .all(|a| a.elapsed < Duration::from_secs(3) && a.rc != 0),
+        "the hanging agent is killed at its timeout: {:?}",
+        out.attempts
+    );
+    assert_eq!(std::fs::read_to_string(&bmc.power).expect("power").trim(), "0");
+    let text = format!("{out:?}");
+    assert!(!text.contains("not-the-password") && !text.contains("\"secret\""), "{text}");
+
+    // Only wrong credentials: a clear failure naming the device, power untouched.
+    std::fs::write(&bmc.power, "1\n").expect("power on");
+    let only_bad = fencing::plan(&prims[..1], &[], "node1", &Default::default());
+    let out = fencing::execute(&runner, &only_bad, "node1", FenceAction::Off, Instant::now() + Duration::from_secs(20)).await;
+    assert!(!out.ok);
+    assert!(out.message.contains("bad off failed (3 attempts)"), "{}", out.message);
+    assert_eq!(std::fs::read_to_string(&bmc.power).expect("power").trim(), "1");
+}
