@@ -12,8 +12,9 @@
 //! namespace (a SAN of pacer-testenv's certificate), with their own client certificates
 //! (`pacer:agent:<node>`); the operators use the `operator` identity; RBAC and admission
 //! policies from `deploy/rbac` are applied first. Each agent gets a private tmpfs at
-//! `/run/resource-agents` (a mount namespace per host), so resource agents' state files
-//! (Dummy's, IPaddr2's) are per host, as on real machines.
+//! `/run` (a mount namespace per host), so resource agents' state files (Dummy's in `/run`,
+//! IPaddr2's in `/run/resource-agents`) are per host, as on real machines; tests reach
+//! them through `/proc/<agent pid>/root/run` ([`Cluster::host_run_dir`]).
 
 use std::{
     collections::BTreeMap,
@@ -242,7 +243,14 @@ impl Cluster {
         let client = env.client().await?;
         let dir = tempfile::Builder::new().prefix("pacer-cluster-").tempdir()?;
         let spec = HostsSpec::new(opts.hosts);
-        let hosts = tokio::task::spawn_blocking(move || Hosts::create(spec)).await??;
+        // Every host answers its name on WHOAMI_PORT: how the client (and the tests) tell
+        // which host holds a VIP.
+        let hosts = tokio::task::spawn_blocking(move || -> Result<Hosts> {
+            let mut hosts = Hosts::create(spec)?;
+            hosts.start_whoami()?;
+            Ok(hosts)
+        })
+        .await??;
         let port = api_port(&env.ready().server)?;
         let forwarder = Forwarder::start(
             &hosts.bridge_ns,
@@ -356,7 +364,9 @@ impl Cluster {
             .args([
                 "sh",
                 "-c",
-                "mkdir -p /run/resource-agents && mount -t tmpfs pacer-host /run/resource-agents && exec \"$0\" \"$@\"",
+                // A private /run: ocf:pacemaker:Dummy keeps its state in /run itself,
+                // heartbeat agents in /run/resource-agents.
+                "mount -t tmpfs pacer-host /run && mkdir -p /run/resource-agents /run/lock && exec \"$0\" \"$@\"",
             ])
             .arg(&self.bins.agent)
             .args(["--node-name", name, "run", "--kubeconfig"])
@@ -405,6 +415,17 @@ impl Cluster {
             .get_mut(name)
             .ok_or_else(|| anyhow!("no agent for host {name}"))?;
         Ok(p.pid())
+    }
+
+    /// The host's private `/run` (seen through its agent's mount namespace): where
+    /// resource agents keep their state files (`Dummy-RSC.state`, `resource-agents/`).
+    pub fn host_run_dir(&self, name: &str) -> Result<PathBuf> {
+        Ok(PathBuf::from(format!("/proc/{}/root/run", self.agent_pid(name)?)))
+    }
+
+    /// The agent's PID (changes when it is restarted).
+    pub fn agent_process(&self, name: &str) -> Result<i32> {
+        self.agent_pid(name)
     }
 
     /// Sends `signal` to the agent process only (resource agents it started keep running,

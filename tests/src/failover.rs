@@ -134,7 +134,9 @@ pub async fn measure(
                     if has && link_up {
                         up_holders.push(name.clone());
                     }
-                    if has && *name != from
+                    // A crashed host keeps its addresses behind its cut link: only a
+                    // reachable host counts as the new holder.
+                    if has && link_up && *name != from
                         && let Ok(mut r) = report.lock()
                         && r.start.is_none()
                     {
