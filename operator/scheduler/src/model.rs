@@ -63,6 +63,8 @@ pub struct Node {
     /// For remote and guest nodes: the connection (ocf:pacemaker:remote) or container
     /// resource the node depends on; it is up when that resource runs.
     pub remote_of: Option<RscIdx>,
+    /// For guest nodes: the container resource the connection runs with.
+    pub container: Option<RscIdx>,
 }
 
 impl Node {
@@ -359,6 +361,8 @@ pub struct Cluster {
     pub op_defaults: BTreeMap<String, String>,
     /// A fence device exists and fencing is enabled (whether or not quorum allows it now).
     pub can_fence: bool,
+    /// Implicit guest-node connection resources and their containers.
+    pub guest_connections: Vec<(RscIdx, RscIdx)>,
     /// Lookup tables built once after unpacking (see [`Cluster::build_index`]).
     pub index: Index,
 }

@@ -154,7 +154,10 @@ pub fn own_weights(cl: &Cluster, r: RscIdx) -> Vec<i64> {
             *x = score::add(*x, h);
         }
     }
-    let is_connection = cl.nodes.iter().any(|n| n.remote_of == Some(r));
+    let is_connection = cl
+        .nodes
+        .iter()
+        .any(|n| n.remote_of == Some(r) || n.container == Some(r));
     for (n, node) in cl.nodes.iter().enumerate() {
         if !node.can_host() || (is_connection && node.remote_of.is_some()) {
             w[n] = -INFINITY;
@@ -279,7 +282,10 @@ impl<'a> Planner<'a> {
         let provides_node = |r: RscIdx| {
             cl.nodes
                 .iter()
-                .any(|n| n.remote_of.is_some_and(|c| cl.top_of(c) == r))
+                .any(|n| {
+                    n.remote_of.is_some_and(|c| cl.top_of(c) == r)
+                        || n.container.is_some_and(|c| cl.top_of(c) == r)
+                })
         };
         idx.sort_by_key(|&i| (!provides_node(order[i]), keys[i]));
         order = idx.into_iter().map(|i| order[i]).collect();

@@ -107,6 +107,31 @@ pub fn unpack(xml: &str, now: Option<i64>) -> Result<Cluster, crate::Error> {
     if let Some(cfg) = config {
         constraints::unpack_constraints(&mut cl, cfg, &idx, &ctx);
     }
+    // A guest node's connection runs with its container and starts after it.
+    for (conn, container) in cl.guest_connections.clone() {
+        let id = format!("{}-with-container", cl.resources[conn].id);
+        cl.colocations.push(crate::model::Colocation {
+            id: id.clone(),
+            dependent: conn,
+            primary: container,
+            score: crate::score::INFINITY,
+            dependent_role: None,
+            primary_role: None,
+            node_attribute: "#uname".into(),
+            influence: true,
+        });
+        cl.orderings.push(crate::model::Ordering {
+            id,
+            first: container,
+            first_action: "start".into(),
+            then: conn,
+            then_action: "start".into(),
+            kind: crate::model::OrderKind::Mandatory,
+            symmetrical: true,
+            require_all: true,
+            first_set: None,
+        });
+    }
     nodes::settle_remote_online(&mut cl);
     history::finish_status(&mut cl);
     cl.build_index();

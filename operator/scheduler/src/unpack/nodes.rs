@@ -98,6 +98,7 @@ pub fn unpack_nodes(
             attrs,
             utilization,
             remote_of: None,
+            container: None,
         };
         match st {
             None => {
@@ -179,7 +180,9 @@ pub fn add_remote_nodes(cl: &mut Cluster, status: Option<XNode>, idx: &IdIndex, 
         {
             if class == "ocf" && provider.as_deref() == Some("pacemaker") && agent == "remote" {
                 found.push((r.id.clone(), i));
-            } else if let Some(name) = r.meta.get("remote-node") {
+            } else if let Some(name) = r.meta.get("remote-node")
+                && !cl.guest_connections.iter().any(|&(_, c)| c == i)
+            {
                 found.push((name.clone(), i));
             }
         }
@@ -214,11 +217,17 @@ pub fn add_remote_nodes(cl: &mut Cluster, status: Option<XNode>, idx: &IdIndex, 
                     attrs,
                     utilization: BTreeMap::new(),
                     remote_of: None,
+            container: None,
                 });
                 cl.nodes.len() - 1
             }
         };
-        let kind = if cl.resources[rsc].meta.contains_key("remote-node") {
+        let container = cl
+            .guest_connections
+            .iter()
+            .find(|&&(conn, _)| conn == rsc)
+            .map(|&(_, c)| c);
+        let kind = if container.is_some() || cl.resources[rsc].meta.contains_key("remote-node") {
             "container"
         } else {
             "remote"
@@ -226,6 +235,7 @@ pub fn add_remote_nodes(cl: &mut Cluster, status: Option<XNode>, idx: &IdIndex, 
         let node = &mut cl.nodes[n];
         node.kind = NodeKind::Remote;
         node.remote_of = Some(rsc);
+        node.container = container;
         node.attrs.insert("#kind".into(), kind.into());
     }
 }
@@ -235,10 +245,13 @@ pub fn add_remote_nodes(cl: &mut Cluster, status: Option<XNode>, idx: &IdIndex, 
 pub fn settle_remote_online(cl: &mut Cluster) {
     for n in 0..cl.nodes.len() {
         if let Some(r) = cl.nodes[n].remote_of {
-            let up = cl.resources[r]
-                .status
-                .iter()
-                .any(|s| s.role.is_active() && !s.failed);
+            let running = |r: usize| {
+                cl.resources[r]
+                    .status
+                    .iter()
+                    .any(|s| s.role.is_active() && !s.failed)
+            };
+            let up = running(r) && cl.nodes[n].container.is_none_or(running);
             cl.nodes[n].online = up;
         }
     }

@@ -62,7 +62,25 @@ pub fn unpack_resources(cl: &mut Cluster, cfg: XNode, idx: &IdIndex, ctx: &Ctx) 
     let Some(rs) = child(cfg, "resources") else {
         return;
     };
-    let node_count = cl.nodes.len();
+    // clone-max defaults to the number of nodes, remote and guest nodes included.
+    let mut extra: Vec<String> = Vec::new();
+    for n in rs.descendants().filter(|n| n.is_element() && n.tag_name().name() == "primitive") {
+        let name = if n.attribute("class") == Some("ocf")
+            && n.attribute("provider") == Some("pacemaker")
+            && n.attribute("type") == Some("remote")
+        {
+            n.attribute("id").map(str::to_string)
+        } else {
+            guest_name(n, idx, ctx)
+        };
+        if let Some(name) = name
+            && !cl.nodes.iter().any(|x| x.name == name)
+            && !extra.contains(&name)
+        {
+            extra.push(name);
+        }
+    }
+    let node_count = cl.nodes.len() + extra.len();
     let mut u = Unpacker {
         cl,
         idx,
@@ -85,6 +103,73 @@ pub fn unpack_resources(cl: &mut Cluster, cfg: XNode, idx: &IdIndex, ctx: &Ctx) 
             )),
         }
     }
+    // A primitive with the `remote-node` meta attribute is the container of a guest
+    // node: Pacemaker adds an implicit connection resource (ocf:pacemaker:remote, named
+    // after the guest node) that runs with the container and starts after it.
+    let containers: Vec<usize> = (0..u.cl.resources.len())
+        .filter(|&r| {
+            let res = &u.cl.resources[r];
+            res.is_primitive() && res.instance.is_none() && res.meta.contains_key("remote-node")
+        })
+        .collect();
+    for c in containers {
+        let (name, cid, meta) = {
+            let res = &u.cl.resources[c];
+            (res.meta["remote-node"].clone(), res.id.clone(), res.meta.clone())
+        };
+        if u.cl.resources.iter().any(|r| r.id == name) {
+            u.cl.warnings.push(format!(
+                "guest node {name:?} of {cid:?}: a resource has that id; no connection added"
+            ));
+            continue;
+        }
+        let mon = meta
+            .get("remote-connect-timeout")
+            .cloned()
+            .unwrap_or_else(|| "60s".into());
+        // Parameters only for what is set (the recorded digests are of exactly these).
+        let mut params = String::new();
+        for (meta_name, param) in [("remote-addr", "addr"), ("remote-port", "port")] {
+            if let Some(v) = meta.get(meta_name) {
+                params.push_str(&format!(
+                    "<nvpair id=\"{name}-{param}\" name=\"{param}\" value=\"{v}\"/>",
+                    name = xml_escape(&name),
+                    v = xml_escape(v)
+                ));
+            }
+        }
+        let xml = format!(
+            "<primitive id=\"{name}\" class=\"ocf\" provider=\"pacemaker\" type=\"remote\">\
+             <instance_attributes id=\"{name}-ia\">{params}</instance_attributes>\
+             <operations><op id=\"{name}-monitor-interval-30s\" name=\"monitor\" interval=\"30s\" timeout=\"30s\"/>\
+             <op id=\"{name}-start-interval-0\" name=\"start\" interval=\"0\" timeout=\"{mon}\"/></operations></primitive>",
+            name = xml_escape(&name),
+            mon = xml_escape(&mon),
+        );
+        let Ok(doc) = roxmltree::Document::parse(&xml) else {
+            continue;
+        };
+        let mut inherited = defaults.clone();
+        inherited.insert("container".into(), cid);
+        if let Some(v) = meta.get("is-managed") {
+            inherited.insert("is-managed".into(), v.clone());
+        }
+        if let Some(r) = u.element(doc.root_element(), None, &inherited, None) {
+            u.cl.top.push(r);
+            u.cl.guest_connections.push((r, c));
+        }
+    }
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('"', "&quot;")
+}
+
+/// The guest node a primitive's `remote-node` meta attribute names, if any.
+fn guest_name(n: XNode, idx: &IdIndex, ctx: &Ctx) -> Option<String> {
+    attr_sets(n, AttrSetKind::Meta, idx, ctx, None).remove("remote-node")
 }
 
 impl Unpacker<'_, '_, '_> {
