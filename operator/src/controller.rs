@@ -187,6 +187,11 @@ struct Dc {
     last_seq: i64,
     /// Status last written per (kind, name), to write only changes.
     written: BTreeMap<(&'static str, String), serde_json::Value>,
+    /// Rendered `<node_state>` elements kept between scheduler runs.
+    status_cache: snapshot::StatusCache,
+    /// What the last status write was derived from, and whether one of its writes failed.
+    status_key: Option<String>,
+    status_failed: bool,
     was_leader: bool,
 }
 
@@ -213,6 +218,9 @@ impl Dc {
             config_error: None,
             last_seq: 0,
             written: BTreeMap::new(),
+            status_cache: snapshot::StatusCache::default(),
+            status_key: None,
+            status_failed: false,
             was_leader: false,
         }
     }
@@ -238,6 +246,7 @@ impl Dc {
                 self.engine = None;
                 self.planned = None;
                 self.written.clear();
+                self.status_key = None;
                 self.was_leader = false;
             }
             return;
@@ -437,7 +446,12 @@ impl Dc {
             }
             self.planned = Some(key);
             let t = Instant::now();
-            let snap = match snapshot::build(&idx, now_ms, self.cfg.node_lease_seconds) {
+            let snap = match snapshot::build_cached(
+                &idx,
+                now_ms,
+                self.cfg.node_lease_seconds,
+                &mut self.status_cache,
+            ) {
                 Ok(s) => s,
                 Err(e) => {
                     self.config_error = Some(e.to_string());
@@ -571,6 +585,18 @@ impl Dc {
         let now = Time(jiff::Timestamp::now());
         let (derived, cluster_status, props_name) = {
             let Ok(idx) = self.index.lock() else { return };
+            // Deriving every resource's status is the costly part of an idle tick: skip it
+            // while nothing it reads has changed (and the last writes all succeeded).
+            let key = status_key(
+                &idx,
+                &idx.membership(Self::now_ms(), self.cfg.node_lease_seconds),
+                self.engine.as_ref(),
+                self.config_error.as_deref(),
+            );
+            if !std::mem::take(&mut self.status_failed) && self.status_key.as_ref() == Some(&key) {
+                return;
+            }
+            self.status_key = Some(key);
             let derived = match &self.cluster {
                 Some(cl) => status::derive(cl, &idx, self.engine.as_ref(), &now),
                 None => BTreeMap::new(),
@@ -677,7 +703,10 @@ impl Dc {
             Ok(_) => {
                 self.written.insert(key, v);
             }
-            Err(e) => debug!(kind, name, error = %e, "status write failed"),
+            Err(e) => {
+                self.status_failed = true;
+                debug!(kind, name, error = %e, "status write failed");
+            }
         }
     }
 
@@ -836,4 +865,31 @@ mod tests {
             .is_some_and(|r| r.contains("created"))
         );
     }
+}
+
+/// Everything resource and cluster status is derived from, as a comparable string.
+fn status_key(
+    idx: &Index,
+    membership: &BTreeMap<String, Membership>,
+    engine: Option<&Engine>,
+    config_error: Option<&str>,
+) -> String {
+    use std::fmt::Write as _;
+    let mut k = format!("{}/{}/", idx.config_version, idx.status_version);
+    for (n, m) in membership {
+        let _ = write!(k, "{n}={},", m.name());
+    }
+    if let Some(t) = idx.current_transition() {
+        let phase = t.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("");
+        let _ = write!(k, "/{}:{phase}", t.spec.seq);
+    }
+    if let Some(e) = engine {
+        let _ = write!(k, "/{}:{}:", e.name, e.phase().name());
+        for r in &e.runs {
+            k.push_str(r.state.name());
+            k.push(',');
+        }
+    }
+    let _ = write!(k, "/{}", config_error.unwrap_or(""));
+    k
 }

@@ -13,6 +13,7 @@
 use std::{
     collections::{BTreeMap, BTreeSet},
     io::{Read, Write},
+    sync::Arc,
 };
 
 use base64::Engine as _;
@@ -54,8 +55,63 @@ pub struct Snapshot {
     pub now_s: i64,
 }
 
+/// Rendered `<node_state>` elements by NodeState name, valid while the NodeState's
+/// resourceVersion and the membership the DC decided for it stay the same. The status
+/// section is most of a large CIB and changes one node at a time, so the DC keeps one
+/// cache across runs and re-renders only what changed.
+#[derive(Default)]
+pub struct StatusCache {
+    entries: BTreeMap<String, (String, Arc<str>)>,
+}
+
+impl StatusCache {
+    /// The element for `ns` as it will be exported with membership `m`.
+    fn render(
+        &mut self,
+        ns: &NodeState,
+        m: Option<Membership>,
+        seen: &mut BTreeSet<String>,
+    ) -> Result<Arc<str>, Error> {
+        let name = ns.name_any();
+        // Objects never stored (imported, built in memory) have no version to key on.
+        let key = ns
+            .resource_version()
+            .map(|rv| format!("{rv}/{}", m.map(|m| m.name()).unwrap_or("-")));
+        seen.insert(name.clone());
+        if let (Some(k), Some((ck, xml))) = (&key, self.entries.get(&name))
+            && k == ck
+        {
+            return Ok(xml.clone());
+        }
+        let mut ns = ns.clone();
+        if let Some(m) = m {
+            membership::apply(&mut ns, m);
+        }
+        let xml: Arc<str> = cib::export::node_state_xml(&ns)?.into();
+        match key {
+            Some(k) => {
+                self.entries.insert(name, (k, xml.clone()));
+            }
+            None => {
+                self.entries.remove(&name);
+            }
+        }
+        Ok(xml)
+    }
+}
+
 /// Builds the scheduler input from the index at `now_ms`.
 pub fn build(index: &Index, now_ms: i64, lease_duration_s: i64) -> Result<Snapshot, Error> {
+    build_cached(index, now_ms, lease_duration_s, &mut StatusCache::default())
+}
+
+/// [`build`], re-using the `<node_state>` elements in `cache` that are still valid.
+pub fn build_cached(
+    index: &Index,
+    now_ms: i64,
+    lease_duration_s: i64,
+    cache: &mut StatusCache,
+) -> Result<Snapshot, Error> {
     let (inputs, membership, quorum) = inputs(index, now_ms, lease_duration_s);
     let mut objects: Vec<Object> = Vec::new();
     let mut props: Option<ClusterProperties> = None;
@@ -66,18 +122,17 @@ pub fn build(index: &Index, now_ms: i64, lease_duration_s: i64) -> Result<Snapsh
         }
     }
     // Node states: membership from Leases overrides what nodes wrote.
-    let mut seen = BTreeSet::new();
+    let mut unames = BTreeSet::new();
+    let mut names = BTreeSet::new();
+    let mut status = Vec::new();
     for (name, ns) in &index.node_states {
         let uname = ns.spec.uname.clone().unwrap_or_else(|| name.clone());
-        let mut ns = ns.clone();
-        if let Some(m) = membership.get(&uname) {
-            membership::apply(&mut ns, *m);
-        }
-        seen.insert(uname);
-        objects.push(Object::NodeState(ns));
+        status.push(cache.render(ns, membership.get(&uname).copied(), &mut names)?);
+        unames.insert(uname);
     }
+    cache.entries.retain(|name, _| names.contains(name));
     for (node, m) in &membership {
-        if seen.contains(node) || *m == Membership::Down {
+        if unames.contains(node) || *m == Membership::Down {
             continue;
         }
         // A node that holds a Lease but has not written its NodeState yet.
@@ -91,7 +146,7 @@ pub fn build(index: &Index, now_ms: i64, lease_duration_s: i64) -> Result<Snapsh
             },
         );
         membership::apply(&mut ns, *m);
-        objects.push(Object::NodeState(ns));
+        status.push(cib::export::node_state_xml(&ns)?.into());
     }
     let now_s = now_ms.div_euclid(1000);
     let mut p = props
@@ -102,7 +157,7 @@ pub fn build(index: &Index, now_ms: i64, lease_duration_s: i64) -> Result<Snapsh
     objects.insert(0, Object::ClusterProperties(p));
     objects.extend(placeholder_secrets(&objects));
 
-    let xml = cib::export::export_cib(&objects)?;
+    let xml = cib::export::export_cib_with_status(&objects, status)?;
     Ok(Snapshot {
         xml,
         inputs,

@@ -5,7 +5,10 @@
 //! manifest are derived the way pcs/crmsh name them. Secret-backed parameters are resolved
 //! from Secrets given in the same input.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::{
+    collections::{BTreeMap, HashMap, HashSet},
+    sync::Arc,
+};
 
 use kube::ResourceExt;
 use pacer_crds::*;
@@ -20,10 +23,26 @@ type R<T> = Result<T, Error>;
 
 /// Renders objects as one CIB document.
 pub fn export_cib(objects: &[Object]) -> R<String> {
-    let ex = Exporter::new(objects)?;
+    export_cib_with_status(objects, Vec::new())
+}
+
+/// Like [`export_cib`], with more `<node_state>` elements given already rendered (by
+/// [`node_state_xml`]): the DC caches them per NodeState resourceVersion, since the status
+/// section is most of a large CIB and changes one node at a time.
+pub fn export_cib_with_status(objects: &[Object], node_states: Vec<Arc<str>>) -> R<String> {
+    let mut ex = Exporter::new(objects)?;
+    ex.raw_status = node_states;
     let cib = ex.cib()?;
-    let mut out = String::new();
+    let mut out = String::with_capacity(64 * 1024);
     cib.write(&mut out, 0);
+    Ok(out)
+}
+
+/// One NodeState as its `<node_state>` element, indented for its place in a CIB.
+pub fn node_state_xml(n: &NodeState) -> R<String> {
+    let ex = Exporter::new(&[])?;
+    let mut out = String::new();
+    ex.node_state_el(n).write(&mut out, 2);
     Ok(out)
 }
 
@@ -40,6 +59,8 @@ struct Exporter<'a> {
     resources: HashMap<String, &'a Object>,
     contained: HashSet<String>,
     secrets: HashMap<String, BTreeMap<String, String>>,
+    /// Pre-rendered `<node_state>` elements appended to the status section.
+    raw_status: Vec<Arc<str>>,
 }
 
 /// The CIB id of an object: `spec.id`, else metadata.name.
@@ -111,6 +132,7 @@ impl<'a> Exporter<'a> {
             resources,
             contained,
             secrets,
+            raw_status: Vec::new(),
         })
     }
 
@@ -293,6 +315,7 @@ impl<'a> Exporter<'a> {
         if !alerts.children.is_empty() {
             configuration.push(alerts);
         }
+        status.extend(self.raw_status.iter().cloned().map(El::raw));
         if !tickets.children.is_empty() {
             status.push(tickets);
         }

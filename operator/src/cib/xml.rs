@@ -6,6 +6,8 @@ pub(crate) struct El {
     pub name: String,
     pub attrs: Vec<(String, String)>,
     pub children: Vec<El>,
+    /// Already-rendered XML written verbatim instead of this element (cached fragments).
+    pub raw: Option<std::sync::Arc<str>>,
 }
 
 impl El {
@@ -38,7 +40,19 @@ impl El {
         self.children.extend(cs);
     }
 
+    /// An element that is already rendered (e.g. a cached `<node_state>`).
+    pub fn raw(xml: std::sync::Arc<str>) -> Self {
+        El {
+            raw: Some(xml),
+            ..Default::default()
+        }
+    }
+
     pub fn write(&self, out: &mut String, depth: usize) {
+        if let Some(r) = &self.raw {
+            out.push_str(r);
+            return;
+        }
         for _ in 0..depth {
             out.push_str("  ");
         }
