@@ -153,6 +153,12 @@ pub fn decide(cl: &Cluster, pl: &Placement, fenced: &[NodeIdx]) -> Vec<Change> {
             }
         }
         let extra_stops: Vec<NodeIdx> = active.iter().skip(1).map(|s| s.node).collect();
+        // The container of a fenced guest node is recovered (that is the fencing).
+        let guest_fenced = cl
+            .nodes
+            .iter()
+            .enumerate()
+            .any(|(n, x)| x.container == Some(r) && fenced.contains(&n));
         let kind = match (from, to) {
             (None, None) => ChangeKind::None,
             (None, Some((_, role))) => {
@@ -170,7 +176,7 @@ pub fn decide(cl: &Cluster, pl: &Placement, fenced: &[NodeIdx]) -> Vec<Change> {
             }
             (Some((c, cr)), Some((t, tr))) => {
                 if c == t && !fenced.contains(&c) {
-                    if failed {
+                    if failed || guest_fenced {
                         ChangeKind::Recover
                     } else if !extra_stops.is_empty() {
                         if active.iter().any(|s| s.failed) {
@@ -198,8 +204,9 @@ pub fn decide(cl: &Cluster, pl: &Placement, fenced: &[NodeIdx]) -> Vec<Change> {
                     } else {
                         ChangeKind::None
                     }
-                } else if (failed
-                    && (!fenced.contains(&c) || cl.nodes[c].unclean_reason.is_empty()))
+                } else if c == t
+                    || (failed && (!fenced.contains(&c) || cl.nodes[c].unclean_reason.is_empty()))
+                    || guest_fenced
                     || (!extra_stops.is_empty() && !fenced.contains(&c))
                 {
                     ChangeKind::Recover

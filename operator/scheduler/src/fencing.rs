@@ -8,17 +8,31 @@ pub struct Fence {
     pub node: NodeIdx,
     pub action: String,
     pub reason: String,
+    /// For a guest node: the container whose recovery stands in for fencing.
+    pub container: Option<usize>,
 }
 
 /// Nodes to fence, in node order. Fencing needs stonith-enabled.
 pub fn decide(cl: &mut Cluster) -> Vec<Fence> {
     let mut out: Vec<Fence> = Vec::new();
     let action = cl.options.stonith_action.clone();
+    // Guest nodes are "fenced" by recovering their container: no device needed, and
+    // the guest is usable again once the container runs.
+    for (n, node) in cl.nodes.iter().enumerate() {
+        if node.unclean && node.container.is_some() {
+            out.push(Fence {
+                node: n,
+                action: action.clone(),
+                reason: node.unclean_reason.clone(),
+                container: node.container,
+            });
+        }
+    }
     // Fencing needs a fence device in the configuration.
     let has_device = cl.resources.iter().any(|r| r.is_stonith() && !r.orphan);
     cl.can_fence = cl.options.stonith_enabled && has_device;
     if !cl.options.stonith_enabled || !has_device {
-        mark_blocked(cl, &[]);
+        finish(cl, &out);
         return out;
     }
     let push = |out: &mut Vec<Fence>, node: NodeIdx, reason: String| {
@@ -27,6 +41,7 @@ pub fn decide(cl: &mut Cluster) -> Vec<Fence> {
                 node,
                 action: action.clone(),
                 reason,
+                container: None,
             });
         }
     };
@@ -69,14 +84,19 @@ pub fn decide(cl: &mut Cluster) -> Vec<Fence> {
         }
     }
     out.sort_by_key(|f| f.node);
-    for f in &out {
+    finish(cl, &out);
+    out
+}
+
+fn finish(cl: &mut Cluster, out: &[Fence]) {
+    for f in out {
         let node = &mut cl.nodes[f.node];
-        node.unclean = true;
         node.online = false;
+        // A fenced guest comes back with its container; members stay down.
+        node.unclean = f.container.is_none();
     }
     let fenced: Vec<NodeIdx> = out.iter().map(|f| f.node).collect();
     mark_blocked(cl, &fenced);
-    out
 }
 
 /// Unclean nodes that will not be fenced keep their resources: nothing may move.

@@ -30,8 +30,12 @@ fn line(verb: &str, id: &str, inner: &str, reason: &Option<String>, blocked: boo
 pub fn render(cl: &Cluster, fences: &[Fence], changes: &[Change]) -> Vec<String> {
     let mut out = Vec::new();
     for f in fences {
+        let via = f
+            .container
+            .map(|c| format!(" (resource: {})", cl.resources[c].id))
+            .unwrap_or_default();
         out.push(format!(
-            "  * Fence ({}) {} '{}'",
+            "  * Fence ({}) {}{via} '{}'",
             f.action, cl.nodes[f.node].name, f.reason
         ));
     }

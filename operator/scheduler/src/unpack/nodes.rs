@@ -245,14 +245,26 @@ pub fn add_remote_nodes(cl: &mut Cluster, status: Option<XNode>, idx: &IdIndex, 
 pub fn settle_remote_online(cl: &mut Cluster) {
     for n in 0..cl.nodes.len() {
         if let Some(r) = cl.nodes[n].remote_of {
+            // Running, healthy, and on a host that is not itself unclean.
             let running = |r: usize| {
                 cl.resources[r]
                     .status
                     .iter()
-                    .any(|s| s.role.is_active() && !s.failed)
+                    .any(|s| s.role.is_active() && !s.failed && !cl.nodes[s.node].unclean)
             };
             let up = running(r) && cl.nodes[n].container.is_none_or(running);
             cl.nodes[n].online = up;
+            // A guest node that is down while its history shows managed resources
+            // active there is unclean: it is "fenced" by recovering its container.
+            if !up && cl.nodes[n].container.is_some() && !cl.options.maintenance_mode {
+                let active_here = cl.resources.iter().any(|x| {
+                    x.managed && x.status.iter().any(|s| s.node == n && s.role.is_active())
+                });
+                if active_here {
+                    cl.nodes[n].unclean = true;
+                    cl.nodes[n].unclean_reason = "guest is unclean".into();
+                }
+            }
         }
     }
 }
