@@ -288,6 +288,27 @@ fn links(cl: &Cluster, pl: &Placement) -> Vec<Link> {
             }
         }
     }
+    // Whatever stays on a guest node restarts when the guest's container does.
+    for (g, node) in cl.nodes.iter().enumerate() {
+        let Some(container) = node.container else {
+            continue;
+        };
+        for (p, res) in cl.resources.iter().enumerate() {
+            if res.is_primitive()
+                && pl.node[p] == Some(g)
+                && res.active_nodes().any(|s| s.node == g)
+            {
+                out.push(Link {
+                    firsts: vec![container],
+                    then: p,
+                    symmetrical: true,
+                    need: 1,
+                    label: format!("{} start", cl.resources[container].id),
+                    first_action: "start".into(),
+                });
+            }
+        }
+    }
     // Sets with require-all=false: any one member of the first set suffices.
     let mut any_of: std::collections::BTreeMap<(String, RscIdx), (Vec<RscIdx>, bool)> =
         Default::default();
