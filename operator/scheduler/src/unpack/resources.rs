@@ -154,6 +154,11 @@ pub fn unpack_resources(cl: &mut Cluster, cfg: XNode, idx: &IdIndex, ctx: &Ctx) 
         if let Some(v) = meta.get("is-managed") {
             inherited.insert("is-managed".into(), v.clone());
         }
+        // The connection migrates together with a migratable container only.
+        inherited.insert(
+            "allow-migrate".into(),
+            meta.get("allow-migrate").cloned().unwrap_or_else(|| "false".into()),
+        );
         if let Some(r) = u.element(doc.root_element(), None, &inherited, None) {
             u.cl.top.push(r);
             u.cl.guest_connections.push((r, c));
@@ -229,8 +234,15 @@ impl Unpacker<'_, '_, '_> {
                         }
                     }
                 }
+                // Remote connections migrate unless told otherwise.
+                let remote_conn = matches!(&kind, Kind::Primitive { class, provider, agent }
+                    if class == "ocf" && provider.as_deref() == Some("pacemaker") && agent == "remote");
+                let explicit_migrate = meta.contains_key("allow-migrate");
                 let r = self.new_resource(shown, id, kind, parent, meta, instance);
                 let res = &mut self.cl.resources[r];
+                if remote_conn && !explicit_migrate {
+                    res.allow_migrate = true;
+                }
                 res.ops = ops;
                 res.params = params;
                 res.utilization = utilization;
