@@ -148,6 +148,31 @@ pub fn own_weights(cl: &Cluster, r: RscIdx) -> Vec<i64> {
             }
         }
     }
+    // resource-discovery=exclusive: only the nodes such locations name may run it.
+    {
+        let mut scope: Vec<RscIdx> = cl.primitives_of(r);
+        scope.push(r);
+        let mut cur = cl.resources[r].parent;
+        while let Some(p) = cur {
+            scope.push(p);
+            cur = cl.resources[p].parent;
+        }
+        let mut exclusive: Option<Vec<bool>> = None;
+        for x in scope {
+            for l in cl.index.locations[x].iter().map(|&i| &cl.locations[i]) {
+                if l.discovery == crate::model::Discovery::Exclusive {
+                    exclusive.get_or_insert_with(|| vec![false; cl.nodes.len()])[l.node] = true;
+                }
+            }
+        }
+        if let Some(ok) = exclusive {
+            for (n, x) in w.iter_mut().enumerate() {
+                if !ok[n] {
+                    *x = -INFINITY;
+                }
+            }
+        }
+    }
     for (n, x) in w.iter_mut().enumerate() {
         let h = crate::health::node_score(cl, n);
         if h != 0 {
