@@ -182,7 +182,9 @@ pub fn own_weights(cl: &Cluster, r: RscIdx) -> Vec<i64> {
     let is_connection = cl
         .nodes
         .iter()
-        .any(|n| n.remote_of == Some(r) || n.container == Some(r));
+        .any(|n| n.remote_of == Some(r) || n.container == Some(r))
+        // Fence devices never run on remote or guest nodes either.
+        || cl.primitives_of(r).iter().any(|&p| cl.resources[p].is_stonith());
     for (n, node) in cl.nodes.iter().enumerate() {
         if !node.can_host() || (is_connection && node.remote_of.is_some()) {
             w[n] = -INFINITY;
