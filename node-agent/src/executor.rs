@@ -452,11 +452,30 @@ impl Executor {
 
     async fn run_stonith_device(&self, req: &ActionRequest, kind: &str) -> ActionResult {
         match stonith::device_action(&req.action) {
-            Some(action) => {
-                self.fence_agent(&req.resource, kind, &req.params, action, None, req.timeout)
-                    .await
+            // A probe asks whether the device is started *here* (registered with this
+            // node's fencer), not whether the BMC answers.
+            Some(_)
+                if req.action == "monitor"
+                    && req.interval.is_zero()
+                    && !stonith::registered(&req.resource) =>
+            {
+                let mut r = ActionResult::ok();
+                r.rc = OcfRc::NOT_RUNNING;
+                r
             }
-            None if req.action == "stop" => ActionResult::ok(),
+            Some(action) => {
+                let r = self
+                    .fence_agent(&req.resource, kind, &req.params, action, None, req.timeout)
+                    .await;
+                if req.action == "start" && r.rc == OcfRc::SUCCESS {
+                    stonith::register(&req.resource);
+                }
+                r
+            }
+            None if req.action == "stop" => {
+                stonith::unregister(&req.resource);
+                ActionResult::ok()
+            }
             None => unsupported(req),
         }
     }

@@ -437,6 +437,9 @@ pub async fn execute(
             .first()
             .map_or_else(|| "device".to_string(), |d| d.id.clone()),
     };
+    // "level 2: " in front of a device's failure; nothing without a topology (the device
+    // names itself).
+    let prefix = |l: &Level| l.index.map(|i| format!("level {i}: ")).unwrap_or_default();
     for level in levels {
         if remaining(deadline).is_zero() {
             failures.push("timed out".into());
@@ -464,7 +467,7 @@ pub async fn execute(
             }
         }
         if let Err(why) = checked {
-            failures.push(format!("{}: {why}", name(level)));
+            failures.push(format!("{}{why}", prefix(level)));
             continue;
         }
         // Reboot through several devices: everything off first, then everything on.
@@ -490,8 +493,8 @@ pub async fn execute(
                         .unwrap_or_else(|| "no attempt fit in the timeout".into());
                     let n = attempts.iter().filter(|a| a.device == d.id).count();
                     failures.push(format!(
-                        "{}: {} {} failed ({n} attempt{}): {last}",
-                        name(level),
+                        "{}{} {} failed ({n} attempt{}): {last}",
+                        prefix(level),
                         d.id,
                         step.as_str(),
                         if n == 1 { "" } else { "s" }
@@ -551,8 +554,8 @@ impl AgentRunner<'_> {
             let key = (r.secret_key_ref.name.clone(), r.secret_key_ref.key.clone());
             let value = self.secrets.get(&key).ok_or_else(|| {
                 format!(
-                    "{}: Secret '{}' has no key '{}' (or does not exist)",
-                    device.id, r.secret_key_ref.name, r.secret_key_ref.key
+                    "Secret '{}' has no key '{}' (or the agent may not read it)",
+                    r.secret_key_ref.name, r.secret_key_ref.key
                 )
             })?;
             params.0.insert(r.name.clone(), value.clone());

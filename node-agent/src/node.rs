@@ -539,7 +539,13 @@ async fn run_work(shared: &Arc<Shared>, work: Work, seq: i64) {
             mut request,
             secret_params,
         } => {
-            if let Err(e) = resolve(shared, &mut request, &secret_params).await {
+            // Stopping a fencing device, or probing one, needs no credentials.
+            let stonith_without_secrets = matches!(request.agent, crate::op::Agent::Stonith { .. })
+                && (request.action == "stop"
+                    || (request.action == "monitor" && request.interval.is_zero()));
+            if let Err(e) = resolve(shared, &mut request, &secret_params).await
+                && !stonith_without_secrets
+            {
                 let result = ActionResult::synthetic(
                     OcfRc::NOT_CONFIGURED,
                     OpStatus::Error,

@@ -76,6 +76,28 @@ pub fn device_action(action: &str) -> Option<FenceAction> {
     }
 }
 
+/// Devices started on this node (Pacemaker: registered with the local fencer). A probe
+/// of a device not started here answers "not running" without asking the BMC, so a
+/// device does not look active on every node that can reach its BMC.
+static REGISTERED: std::sync::Mutex<std::collections::BTreeSet<String>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+pub fn register(device: &str) {
+    if let Ok(mut r) = REGISTERED.lock() {
+        r.insert(device.to_string());
+    }
+}
+
+pub fn unregister(device: &str) {
+    if let Ok(mut r) = REGISTERED.lock() {
+        r.remove(device);
+    }
+}
+
+pub fn registered(device: &str) -> bool {
+    REGISTERED.lock().is_ok_and(|r| r.contains(device))
+}
+
 pub fn agent_path(dir: &Path, kind: &str) -> PathBuf {
     dir.join(kind)
 }

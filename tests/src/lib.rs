@@ -17,6 +17,8 @@ pub mod hosts;
 pub mod forward;
 pub mod cluster;
 pub mod failover;
+pub mod scenario;
+pub mod bmc;
 
 pub use env::{Options, Ready, TestEnv, testenv_binary};
 pub use kubectl::KubectlOutput;

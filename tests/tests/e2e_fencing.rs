@@ -1,0 +1,569 @@
+//! Fencing end to end (issue 9): three namespace hosts with real agents, two operator
+//! replicas, a VIP (real IPaddr2) and one `fence_ipmilan` device per host whose BMC is an
+//! `ipmi_sim` on the management network (tests/src/bmc.rs: powering off downs the host's
+//! cable and kills its processes). `stonith-enabled=true`, `stonith-action=off`; the IPMI
+//! password lives in a Secret the devices reference.
+//!
+//! - crash: the VIP's host crashes (agent kill -9 + link down); a healthy node's agent
+//!   powers it off through fence_ipmilan, the FencingHistory says who/what/when/result, an
+//!   Event `Fenced` is published, and the VIP starts elsewhere only after the power-off
+//!   (BMC power log vs. the last sample where the new host did not have the VIP, in ms).
+//!   Repeated (the fenced host is rebooted in between) for a p50.
+//! - wrong password: the fence fails, is retried (several failed FencingHistory records,
+//!   `FenceFailed` Events) and the VIP stays down; with the Secret fixed the next retry
+//!   fences and the VIP comes up elsewhere.
+//! - split brain: the VIP's host loses the API server but not its clients (a blackhole
+//!   route); it keeps answering until the other side fences it, and at no sampled instant
+//!   do two hosts hold the VIP with a working link, nor do two hosts answer the client.
+//!
+//! Run: `cargo test --release -p pacer-e2e --test e2e_fencing -- --nocapture --test-threads=1` (root).
+
+use std::{
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result, bail, ensure};
+use k8s_openapi::api::{core::v1::Secret, events::v1::Event};
+use kube::{
+    Api,
+    api::{ListParams, Patch, PatchParams},
+};
+use pacer_crds::{FencingHistory, Transition};
+use pacer_e2e::{
+    bmc::IpmiBmcs,
+    cluster::{Cluster, ClusterOptions},
+    failover,
+    hosts::{API_ADDRESS, ip, probe_from},
+};
+
+const VIP: &str = "10.213.0.100";
+const PASSWORD: &str = "ipmi-Secret-7";
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+fn manifests(bmcs: &IpmiBmcs) -> String {
+    let mut y = format!(
+        r#"apiVersion: ha.pacer.dev/v1alpha1
+kind: ClusterProperties
+metadata: {{name: cluster}}
+spec:
+  properties:
+    stonith-enabled: "true"
+    stonith-action: "off"
+    stonith-timeout: "30s"
+    startup-fencing: "false"
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: ipmi}}
+stringData: {{password: "{PASSWORD}"}}
+---
+# Agents may read only the Secrets named here (deploy/rbac/agent-secrets.yaml).
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {{name: pacer-agent-secrets}}
+rules:
+- {{apiGroups: [""], resources: [secrets], resourceNames: [ipmi], verbs: [get]}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: pacer-agent-secrets}}
+subjects:
+- {{kind: Group, apiGroup: rbac.authorization.k8s.io, name: "pacer:agents"}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: pacer-agent-secrets}}
+---
+apiVersion: ha.pacer.dev/v1alpha1
+kind: ResourceDefaults
+metadata: {{name: resource-defaults}}
+spec:
+  meta: {{migration-threshold: "1", resource-stickiness: INFINITY}}
+---
+apiVersion: ha.pacer.dev/v1alpha1
+kind: Primitive
+metadata: {{name: ip}}
+spec:
+  class: ocf
+  provider: heartbeat
+  type: IPaddr2
+  params: {{ip: "{VIP}", cidr_netmask: "24", nic: eth0}}
+  operations:
+  - {{name: monitor, interval: 10s, timeout: 20s}}
+"#
+    );
+    for b in &bmcs.bmcs {
+        y.push_str(&format!(
+            r#"---
+apiVersion: ha.pacer.dev/v1alpha1
+kind: Primitive
+metadata: {{name: fence-{node}}}
+spec:
+  class: stonith
+  type: fence_ipmilan
+  params:
+    ip: "{addr}"
+    ipport: "{port}"
+    username: admin
+    lanplus: "1"
+    cipher: "3"
+    power_wait: "0"
+    pcmk_host_list: {node}
+  paramsFrom:
+  - name: password
+    secretKeyRef: {{name: ipmi, key: password}}
+"#,
+            node = b.node,
+            addr = b.address,
+            port = b.port,
+        ));
+    }
+    y
+}
+
+async fn fenced_cluster(prefix: &str) -> Result<(Cluster, IpmiBmcs)> {
+    let cluster = Cluster::start(prefix, ClusterOptions::default()).await?;
+    let bmcs = IpmiBmcs::start(&cluster.hosts, "admin", PASSWORD)?;
+    cluster.apply_yaml(&manifests(&bmcs)).await?;
+    Ok((cluster, bmcs))
+}
+
+async fn settled_holder(cluster: &Cluster) -> Result<String> {
+    let t = Instant::now();
+    loop {
+        if let Some(w) = failover::holder(cluster, VIP).await? {
+            let holders = cluster.hosts.holders(VIP)?;
+            ensure!(holders == vec![w.clone()], "VIP configured on {holders:?}, answered by {w}");
+            return Ok(w);
+        }
+        ensure!(
+            t.elapsed() < Duration::from_secs(40),
+            "the VIP never answered\n{}",
+            cluster.log_tails(30)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// What the sampler saw, all in unix ms.
+#[derive(Clone, Debug, Default)]
+struct Seen {
+    /// Samples where two hosts with a working link had the VIP configured.
+    double_holders: Vec<(i64, Vec<String>)>,
+    /// Per host: first sample with the VIP configured, and the last sample before it
+    /// without (only for hosts other than the original holder).
+    first_with: Vec<(String, i64, i64)>,
+    /// Client probes: (ms, answering host).
+    answers: Vec<(i64, String)>,
+    /// Probe rounds where two different hosts answered within one round of 3 probes.
+    mixed_rounds: Vec<(i64, Vec<String>)>,
+}
+
+struct Sampler {
+    seen: Arc<Mutex<Seen>>,
+    done: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Sampler {
+    fn start(cluster: &Cluster, from: &str) -> Sampler {
+        let seen: Arc<Mutex<Seen>> = Arc::default();
+        let done = Arc::new(AtomicBool::new(false));
+        let hosts: Vec<(String, String, String)> = cluster
+            .hosts
+            .hosts
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.name.clone(), h.netns.clone(), format!("p{}", i + 1)))
+            .collect();
+        let bridge = cluster.hosts.bridge_ns.clone();
+        let client = cluster.hosts.client.netns.clone();
+        let mut threads = Vec::new();
+        {
+            let (seen, done, from) = (seen.clone(), done.clone(), from.to_string());
+            threads.push(std::thread::spawn(move || {
+                let mut last_without: std::collections::BTreeMap<String, i64> = Default::default();
+                while !done.load(Ordering::Relaxed) {
+                    let t = now_ms();
+                    let mut up = Vec::new();
+                    for (name, ns, port) in &hosts {
+                        let link = ip(&["-n", &bridge, "-o", "link", "show", port])
+                            .is_ok_and(|o| !o.contains("state DOWN"));
+                        let has = ip(&["-n", ns, "-o", "addr", "show", "dev", "eth0"])
+                            .is_ok_and(|o| o.contains(&format!("inet {VIP}/")));
+                        if has && link {
+                            up.push(name.clone());
+                        }
+                        let Ok(mut s) = seen.lock() else { continue };
+                        if *name == from {
+                            continue;
+                        }
+                        if has {
+                            if !s.first_with.iter().any(|(n, _, _)| n == name) {
+                                let before = last_without.get(name).copied().unwrap_or(0);
+                                s.first_with.push((name.clone(), t, before));
+                            }
+                        } else {
+                            last_without.insert(name.clone(), t);
+                        }
+                    }
+                    if up.len() > 1
+                        && let Ok(mut s) = seen.lock()
+                    {
+                        s.double_holders.push((t, up));
+                    }
+                    std::thread::sleep(Duration::from_millis(15));
+                }
+            }));
+        }
+        {
+            let (seen, done) = (seen.clone(), done.clone());
+            threads.push(std::thread::spawn(move || {
+                while !done.load(Ordering::Relaxed) {
+                    let t = now_ms();
+                    let mut round = Vec::new();
+                    for _ in 0..3 {
+                        if let Ok(who) = probe_from(&client, VIP, Duration::from_millis(150)) {
+                            round.push(who);
+                        }
+                    }
+                    if let Ok(mut s) = seen.lock() {
+                        for w in &round {
+                            s.answers.push((t, w.clone()));
+                        }
+                        let mut distinct = round.clone();
+                        distinct.sort();
+                        distinct.dedup();
+                        if distinct.len() > 1 {
+                            s.mixed_rounds.push((t, distinct));
+                        }
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }));
+        }
+        Sampler {
+            seen,
+            done,
+            threads,
+        }
+    }
+
+    fn snapshot(&self) -> Seen {
+        self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    fn stop(mut self) -> Seen {
+        self.done.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        self.snapshot()
+    }
+}
+
+/// The fencing records of `target`, oldest first.
+async fn fence_records(cluster: &Cluster, target: &str) -> Result<Vec<FencingHistory>> {
+    let api: Api<FencingHistory> = Api::namespaced(cluster.client.clone(), &cluster.ns);
+    let mut v: Vec<FencingHistory> = api
+        .list(&ListParams::default())
+        .await?
+        .items
+        .into_iter()
+        .filter(|f| f.spec.target == target)
+        .collect();
+    v.sort_by_key(|f| {
+        f.metadata
+            .name
+            .as_deref()
+            .and_then(|n| n.rsplit('-').next())
+            .and_then(|s| s.parse::<i64>().ok())
+            .unwrap_or(0)
+    });
+    Ok(v)
+}
+
+async fn events_about(cluster: &Cluster, node: &str, reason: &str) -> Result<Vec<Event>> {
+    let api: Api<Event> = Api::namespaced(cluster.client.clone(), &cluster.ns);
+    Ok(api
+        .list(&ListParams::default())
+        .await?
+        .items
+        .into_iter()
+        .filter(|e| {
+            e.reason.as_deref() == Some(reason)
+                && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(node)
+        })
+        .collect())
+}
+
+/// When the start of the VIP on `node` was dispatched, and when the fence of `target` it
+/// depends on finished (both from Transition status, seconds).
+async fn start_after_fence(cluster: &Cluster, target: &str, node: &str) -> Result<(i64, i64)> {
+    let api: Api<Transition> = Api::namespaced(cluster.client.clone(), &cluster.ns);
+    let ts = api.list(&ListParams::default()).await?.items;
+    let mut fence_done = None;
+    let mut start_at = None;
+    for t in &ts {
+        let Some(st) = &t.status else { continue };
+        for a in &t.spec.actions {
+            let Some(s) = st.actions.get(&a.id.to_string()) else { continue };
+            if a.task == "fence" && a.node == target && s.state == "Confirmed" {
+                let f = s.finished.as_ref().map(|x| x.0.as_millisecond());
+                fence_done = fence_done.max(f);
+            }
+            if a.task == "start"
+                && a.node == node
+                && a.resource.as_deref() == Some("ip")
+                && let Some(d) = &s.dispatched
+            {
+                let d = d.0.as_millisecond();
+                start_at = Some(start_at.map_or(d, |x: i64| x.max(d)));
+            }
+        }
+    }
+    match (start_at, fence_done) {
+        (Some(s), Some(f)) => Ok((s, f)),
+        other => bail!("no dispatched start of ip on {node} / confirmed fence of {target}: {other:?}"),
+    }
+}
+
+/// Checks one fenced failover away from `from`; returns (fence ms after the fault,
+/// failover ms: fault to the first client answer from the new host).
+async fn check_fenced_move(
+    cluster: &Cluster,
+    bmcs: &IpmiBmcs,
+    from: &str,
+    fault_ms: i64,
+    seen: &Seen,
+) -> Result<(i64, i64, String)> {
+    let off = bmcs
+        .powered_off_at(from)?
+        .context("the BMC never powered the failed host off")?;
+    ensure!(!bmcs.powered(from)?, "{from} is still powered");
+    let (to, first, last_without) = seen
+        .first_with
+        .first()
+        .cloned()
+        .context("the VIP never appeared on another host")?;
+    ensure!(
+        last_without > off,
+        "{to} got the VIP between {last_without} and {first} ms, {from} was powered off at {off}"
+    );
+    ensure!(seen.double_holders.is_empty(), "two holders: {:?}", seen.double_holders);
+    let answered = seen
+        .answers
+        .iter()
+        .find(|(_, w)| *w == to)
+        .map(|(t, _)| *t)
+        .context("the client never reached the new holder")?;
+    // The record: who, what, when, result.
+    let recs = fence_records(cluster, from).await?;
+    let ok = recs
+        .iter()
+        .rev()
+        .find(|r| r.spec.result == "success")
+        .with_context(|| format!("no successful FencingHistory for {from}: {recs:?}"))?;
+    ensure!(
+        ok.spec.executor != from && cluster.host_names().contains(&ok.spec.executor),
+        "executor {}",
+        ok.spec.executor
+    );
+    ensure!(ok.spec.action == "off" && ok.spec.devices == [format!("fence-{from}")], "{:?}", ok.spec);
+    let completed = ok
+        .spec
+        .completed
+        .as_ref()
+        .map(|t| t.0.as_millisecond())
+        .context("no completion time")?;
+    ensure!(completed >= off - 1000, "completed {completed} before the power-off {off}");
+    let msg = ok.spec.message.clone().unwrap_or_default();
+    ensure!(!msg.contains(PASSWORD), "password in the record: {msg}");
+    let (start, fenced) = start_after_fence(cluster, from, &to).await?;
+    ensure!(start >= fenced, "start dispatched at {start}, fence confirmed at {fenced}");
+    cluster
+        .wait_for("a Fenced Event", Duration::from_secs(10), || async {
+            events_about(cluster, from, "Fenced").await.is_ok_and(|v| !v.is_empty())
+        })
+        .await?;
+    eprintln!(
+        "fenced {from} by {} ({msg}); power-off {} ms after the fault, VIP on {to} at {} ms, answering at {} ms",
+        ok.spec.executor,
+        off - fault_ms,
+        first - fault_ms,
+        answered - fault_ms
+    );
+    Ok((off - fault_ms, answered - fault_ms, to))
+}
+
+fn p50(mut v: Vec<i64>) -> i64 {
+    v.sort_unstable();
+    v.get(v.len() / 2).copied().unwrap_or(-1)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crashed_vip_host_is_fenced_before_the_vip_moves() -> Result<()> {
+    let (cluster, bmcs) = fenced_cluster("fence-crash").await?;
+    let mut fences = Vec::new();
+    let mut failovers = Vec::new();
+    for round in 0..3 {
+        let from = settled_holder(&cluster).await?;
+        let sampler = Sampler::start(&cluster, &from);
+        let fault = now_ms();
+        cluster.crash_host(&from)?;
+        let t = Instant::now();
+        loop {
+            let s = sampler.snapshot();
+            if let Some((to, _, _)) = s.first_with.first()
+                && s.answers.iter().any(|(_, w)| w == to)
+            {
+                break;
+            }
+            if t.elapsed() > Duration::from_secs(25) {
+                bail!("round {round}: the VIP did not move\n{}", cluster.log_tails(30));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let seen = sampler.stop();
+        let (fence, failover, _) = check_fenced_move(&cluster, &bmcs, &from, fault, &seen).await?;
+        fences.push(fence);
+        failovers.push(failover);
+        // Bring the fenced host back for the next round (power on, fresh boot).
+        bmcs.ipmitool(&from, "on")?;
+        cluster.reboot_host(&from).await?;
+    }
+    eprintln!(
+        "pacer-e2e fencing crash: fault->power-off {fences:?} ms (p50 {}), fault->VIP answering {failovers:?} ms (p50 {})",
+        p50(fences.clone()),
+        p50(failovers.clone())
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_fence_blocks_recovery_and_is_retried() -> Result<()> {
+    let (cluster, bmcs) = fenced_cluster("fence-fail").await?;
+    let from = settled_holder(&cluster).await?;
+    let secrets: Api<Secret> = Api::namespaced(cluster.client.clone(), &cluster.ns);
+    let set_password = |pw: &str| {
+        let body = serde_json::json!({"apiVersion": "v1", "kind": "Secret", "stringData": {"password": pw}});
+        let secrets = secrets.clone();
+        async move {
+            secrets
+                .patch("ipmi", &PatchParams::apply("pacer-e2e").force(), &Patch::Apply(body))
+                .await
+        }
+    };
+    set_password("wrong-password").await?;
+    let sampler = Sampler::start(&cluster, &from);
+    let fault = now_ms();
+    cluster.crash_host(&from)?;
+    // Several failed attempts, visibly, and no recovery meanwhile.
+    cluster
+        .wait_for("three failed fences", Duration::from_secs(40), || async {
+            fence_records(&cluster, &from)
+                .await
+                .is_ok_and(|r| r.iter().filter(|f| f.spec.result == "failed").count() >= 3)
+        })
+        .await?;
+    let blocked_for = now_ms() - fault;
+    let recs = fence_records(&cluster, &from).await?;
+    let failed: Vec<&FencingHistory> = recs.iter().filter(|f| f.spec.result == "failed").collect();
+    for f in &failed {
+        let m = f.spec.message.clone().unwrap_or_default();
+        ensure!(m.contains(&format!("fence-{from}")) && m.contains("failed"), "unclear failure: {m}");
+        ensure!(!m.contains("wrong-password") && !m.contains(PASSWORD), "password in {m}");
+    }
+    eprintln!("failed fence: {:?}", failed.last().and_then(|f| f.spec.message.clone()));
+    ensure!(bmcs.powered(&from)?, "the BMC powered the host off with a wrong password");
+    let seen = sampler.snapshot();
+    ensure!(seen.first_with.is_empty(), "the VIP was recovered without fencing: {:?}", seen.first_with);
+    ensure!(
+        !seen.answers.iter().any(|(t, _)| *t > fault + 500),
+        "someone answered for the VIP while fencing failed: {:?}",
+        seen.answers.iter().rev().take(3).collect::<Vec<_>>()
+    );
+    ensure!(
+        !events_about(&cluster, &from, "FenceFailed").await?.is_empty(),
+        "no FenceFailed Event"
+    );
+    // Fix the credentials: the next retry fences, then the VIP moves.
+    set_password(PASSWORD).await?;
+    let t = Instant::now();
+    loop {
+        let s = sampler.snapshot();
+        if let Some((to, _, _)) = s.first_with.first()
+            && s.answers.iter().any(|(_, w)| w == to)
+        {
+            break;
+        }
+        if t.elapsed() > Duration::from_secs(30) {
+            bail!("the VIP did not move after the password was fixed\n{}", cluster.log_tails(30));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let seen = sampler.stop();
+    let (_, failover, to) = check_fenced_move(&cluster, &bmcs, &from, fault, &seen).await?;
+    eprintln!(
+        "pacer-e2e fencing wrong password: recovery blocked >= {blocked_for} ms with {} failed attempts; after the fix the VIP answered on {to} at {failover} ms",
+        failed.len()
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partitioned_vip_host_is_fenced_before_the_other_side_starts_the_vip() -> Result<()> {
+    let (cluster, bmcs) = fenced_cluster("fence-split").await?;
+    let from = settled_holder(&cluster).await?;
+    let host = cluster.hosts.host(&from)?.clone();
+    let sampler = Sampler::start(&cluster, &from);
+    let fault = now_ms();
+    // Cut the host off from the API server (the cluster) but not from its clients.
+    ip(&["-n", &host.netns, "route", "replace", "blackhole", &format!("{API_ADDRESS}/32")])?;
+    let t = Instant::now();
+    loop {
+        let s = sampler.snapshot();
+        if let Some((to, _, _)) = s.first_with.first()
+            && s.answers.iter().any(|(_, w)| w == to)
+        {
+            break;
+        }
+        if t.elapsed() > Duration::from_secs(30) {
+            bail!("the VIP did not move\n{}", cluster.log_tails(30));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let seen = sampler.stop();
+    let off = bmcs.powered_off_at(&from)?.context("never powered off")?;
+    // The isolated host kept serving until it was powered off.
+    let served_until = seen
+        .answers
+        .iter()
+        .filter(|(_, w)| *w == from)
+        .map(|(t, _)| *t)
+        .max()
+        .unwrap_or(0);
+    ensure!(
+        served_until > fault,
+        "the partitioned host should have kept answering after the partition"
+    );
+    ensure!(seen.mixed_rounds.is_empty(), "two hosts answered in one round: {:?}", seen.mixed_rounds);
+    let (_, failover, to) = check_fenced_move(&cluster, &bmcs, &from, fault, &seen).await?;
+    ensure!(
+        seen.answers.iter().all(|(t, w)| *w == from || *t >= off),
+        "{to} answered before {from} was powered off"
+    );
+    eprintln!(
+        "pacer-e2e fencing split brain: {from} answered until {} ms, powered off at {} ms, {to} answering at {failover} ms",
+        served_until - fault,
+        off - fault
+    );
+    Ok(())
+}
