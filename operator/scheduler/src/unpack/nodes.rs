@@ -245,12 +245,13 @@ pub fn add_remote_nodes(cl: &mut Cluster, status: Option<XNode>, idx: &IdIndex, 
 pub fn settle_remote_online(cl: &mut Cluster) {
     for n in 0..cl.nodes.len() {
         if let Some(r) = cl.nodes[n].remote_of {
-            // Running, healthy, and on a host that is not itself unclean.
+            // Running and healthy; a guest's also on a host that is not itself unclean
+            // (a remote connection is simply recovered elsewhere).
+            let guest = cl.nodes[n].container.is_some();
             let running = |r: usize| {
-                cl.resources[r]
-                    .status
-                    .iter()
-                    .any(|s| s.role.is_active() && !s.failed && !cl.nodes[s.node].unclean)
+                cl.resources[r].status.iter().any(|s| {
+                    s.role.is_active() && !s.failed && !(guest && cl.nodes[s.node].unclean)
+                })
             };
             let up = running(r) && cl.nodes[n].container.is_none_or(running);
             cl.nodes[n].online = up;
