@@ -316,6 +316,18 @@ impl Hosts {
         Ok(v)
     }
 
+    /// Hosts with a working link that have `address` configured (a crashed host keeps
+    /// its addresses behind its cut link; nobody can reach them there).
+    pub fn reachable_holders(&self, address: &str) -> Result<Vec<String>> {
+        let mut v = Vec::new();
+        for name in self.holders(address)? {
+            if self.link_up(&name)? {
+                v.push(name);
+            }
+        }
+        Ok(v)
+    }
+
     /// The MAC the client's neighbour table has for `address`, if any (any state but
     /// FAILED/INCOMPLETE).
     pub fn client_neighbour(&self, address: &str) -> Result<Option<String>> {
