@@ -18,7 +18,6 @@ pub mod forward;
 pub mod cluster;
 pub mod failover;
 pub mod scenario;
-pub mod scenario;
 pub mod bmc;
 
 pub use env::{Options, Ready, TestEnv, testenv_binary};
