@@ -112,3 +112,46 @@ fn mark_blocked(cl: &mut Cluster, fenced: &[NodeIdx]) {
         r.blocked = stuck;
     }
 }
+
+/// Remote nodes whose connection ran on a node being fenced and has nowhere to run
+/// now: their resources cannot be stopped through the connection, so the remote node
+/// itself is fenced.
+pub fn after_placement(
+    cl: &mut Cluster,
+    mut fences: Vec<Fence>,
+    pl: &crate::placement::Placement,
+) -> Vec<Fence> {
+    if !cl.can_fence {
+        return fences;
+    }
+    let action = cl.options.stonith_action.clone();
+    for n in 0..cl.nodes.len() {
+        let node = &cl.nodes[n];
+        let Some(conn) = node.remote_of else { continue };
+        if node.container.is_some() || fences.iter().any(|f| f.node == n) {
+            continue;
+        }
+        let host_fenced = cl.resources[conn]
+            .active_nodes()
+            .any(|s| fences.iter().any(|f| f.node == s.node));
+        if !host_fenced || pl.node[conn].is_some() {
+            continue;
+        }
+        let active_here = cl
+            .resources
+            .iter()
+            .any(|x| x.managed && x.active_nodes().any(|s| s.node == n));
+        if active_here {
+            fences.push(Fence {
+                node: n,
+                action: action.clone(),
+                reason: "resources are active but connection is unrecoverable".into(),
+                container: None,
+            });
+            cl.nodes[n].unclean = true;
+            cl.nodes[n].online = false;
+        }
+    }
+    fences.sort_by_key(|f| f.node);
+    fences
+}

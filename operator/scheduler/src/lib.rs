@@ -64,6 +64,7 @@ pub fn schedule(xml: &str, now: Option<i64>) -> Result<Schedule, Error> {
     let mut cluster = unpack::unpack(xml, now)?;
     let fences = fencing::decide(&mut cluster);
     let placement = placement::place(&cluster);
+    let fences = fencing::after_placement(&mut cluster, fences, &placement);
     let fenced: Vec<usize> = fences.iter().map(|f| f.node).collect();
     let changes = actions::decide(&cluster, &placement, &fenced);
     let graph = graph::build(&cluster, &fences, &changes);

@@ -255,6 +255,15 @@ pub fn settle_remote_online(cl: &mut Cluster) {
             };
             let up = running(r) && cl.nodes[n].container.is_none_or(running);
             cl.nodes[n].online = up;
+            // A remote node whose connection failed may still run its resources: with
+            // fencing enabled it is unclean until fenced.
+            if !guest
+                && cl.options.stonith_enabled
+                && cl.resources[r].status.iter().any(|s| s.failed && s.role.is_active())
+            {
+                cl.nodes[n].unclean = true;
+                cl.nodes[n].unclean_reason = "remote connection is unrecoverable".into();
+            }
             // A guest node that is down while its history shows managed resources
             // active there is unclean: it is "fenced" by recovering its container.
             if !up && cl.nodes[n].container.is_some() && !cl.options.maintenance_mode {
