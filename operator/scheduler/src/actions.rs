@@ -153,6 +153,16 @@ pub fn decide(cl: &Cluster, pl: &Placement, fenced: &[NodeIdx]) -> Vec<Change> {
             }
         }
         let extra_stops: Vec<NodeIdx> = active.iter().skip(1).map(|s| s.node).collect();
+        // A failure inside a container restarts the container.
+        let inner_failed = from.is_some_and(|(n, _)| {
+            cl.contained.iter().any(|&(x, c)| {
+                c == r
+                    && cl.resources[x]
+                        .status
+                        .iter()
+                        .any(|s| s.node == n && s.failed)
+            })
+        });
         // The container of a fenced guest node is recovered (that is the fencing).
         let guest_fenced = cl
             .nodes
@@ -191,6 +201,8 @@ pub fn decide(cl: &Cluster, pl: &Placement, fenced: &[NodeIdx]) -> Vec<Change> {
                         } else {
                             ChangeKind::Restart
                         }
+                    } else if inner_failed {
+                        ChangeKind::Restart
                     } else if cr != tr && tr == Role::Promoted {
                         ChangeKind::Promote
                     } else if cr == Role::Promoted && tr != Role::Promoted {

@@ -28,7 +28,14 @@ pub fn apply_bans(cl: &Cluster, r: RscIdx, w: &mut [i64]) {
         if ignores_failures {
             break;
         }
-        let fc = failcount(cl, r, n);
+        // A container also answers for the failures of what runs inside it.
+        let fc = cl
+            .contained
+            .iter()
+            .filter(|&&(_, c)| c == r)
+            .fold(failcount(cl, r, n), |acc, &(x, _)| {
+                crate::score::add(acc, failcount(cl, x, n))
+            });
         if fc > 0 && fc >= res.migration_threshold {
             *x = -INFINITY;
         }

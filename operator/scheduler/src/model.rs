@@ -361,6 +361,9 @@ pub struct Cluster {
     pub op_defaults: BTreeMap<String, String>,
     /// A fence device exists and fencing is enabled (whether or not quorum allows it now).
     pub can_fence: bool,
+    /// Resources launched inside another (`container` meta attribute) and that
+    /// container: they run with it, start after it, and their failures are its own.
+    pub contained: Vec<(RscIdx, RscIdx)>,
     /// Implicit guest-node connection resources and their containers.
     pub guest_connections: Vec<(RscIdx, RscIdx)>,
     /// Lookup tables built once after unpacking (see [`Cluster::build_index`]).

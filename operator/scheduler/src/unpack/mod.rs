@@ -107,8 +107,32 @@ pub fn unpack(xml: &str, now: Option<i64>) -> Result<Cluster, crate::Error> {
     if let Some(cfg) = config {
         constraints::unpack_constraints(&mut cl, cfg, &idx, &ctx);
     }
+    // Resources with a `container` meta attribute run inside that resource.
+    for r in 0..cl.resources.len() {
+        let res = &cl.resources[r];
+        if !res.is_primitive() || res.orphan || cl.guest_connections.iter().any(|&(c, _)| c == r)
+        {
+            continue;
+        }
+        let Some(cid) = res.meta.get("container") else {
+            continue;
+        };
+        match cl.resources.iter().position(|x| &x.id == cid && x.is_primitive()) {
+            Some(c) if c != r => cl.contained.push((r, c)),
+            _ => cl.warnings.push(format!(
+                "resource {:?}: container {cid:?} is not a primitive; ignored",
+                res.id
+            )),
+        }
+    }
+    // Contained resources with a failed stop are cleaned up by the container's restart.
+    for (r, _) in cl.contained.clone() {
+        cl.resources[r].status.retain(|s| !s.stop_failed);
+    }
+    let mut links = cl.guest_connections.clone();
+    links.extend(cl.contained.iter().copied());
     // A guest node's connection runs with its container and starts after it.
-    for (conn, container) in cl.guest_connections.clone() {
+    for (conn, container) in links {
         let id = format!("{}-with-container", cl.resources[conn].id);
         cl.colocations.push(crate::model::Colocation {
             id: id.clone(),
