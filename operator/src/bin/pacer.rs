@@ -1,5 +1,8 @@
-//! `pacer`: the administrator's command line. CRDs, CIB XML <-> manifests, and
-//! crm_simulate-style simulation of a CIB or of manifests.
+//! `pacer`: the administrator's command line, also a kubectl plugin (install or symlink
+//! it as `kubectl-pacer` on the PATH and run `kubectl pacer …`). Offline: CRDs, CIB XML
+//! <-> manifests, crm_simulate-style simulation. Against a cluster (namespace): crm_mon's
+//! status, node/resource/property changes (server-side apply, field manager
+//! `kubectl-pacer`) and the transition history. See docs/kubectl-pacer.md.
 
 use std::{
     fs,
@@ -8,7 +11,10 @@ use std::{
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use pacer_operator::cib::{export::export_cib, import::import_cib, manifest};
+use pacer_operator::{
+    cib::{export::export_cib, import::import_cib, manifest},
+    cli::{self, connect::ConnectArgs, node::NodeCmd, resource::ResourceCmd},
+};
 
 #[derive(Parser)]
 #[command(
@@ -17,6 +23,8 @@ use pacer_operator::cib::{export::export_cib, import::import_cib, manifest};
     about = "Pacemaker's CRM as a Kubernetes operator: CLI"
 )]
 struct Cli {
+    #[command(flatten)]
+    connect: ConnectArgs,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -37,6 +45,54 @@ enum Cmd {
     },
     /// Run the scheduler on a CIB or on manifests and print what crm_simulate would.
     Simulate(SimulateArgs),
+    /// The cluster's state as crm_mon shows it (crm_mon -1, pcs status).
+    Status(StatusArgs),
+    /// Node standby / online / maintenance / ready (crm node …).
+    #[command(subcommand)]
+    Node(NodeCmd),
+    /// Move, ban, clear, meta, restart (crm_resource …).
+    #[command(subcommand)]
+    Resource(ResourceCmd),
+    /// Cluster properties: `property set K V`, `property unset K` (crm configure property).
+    #[command(subcommand)]
+    Property(PropertyCmd),
+    /// Cluster-wide maintenance-mode on|off.
+    Maintenance {
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+    },
+    /// The DC's transitions: sequence, phase, actions and their results.
+    History {
+        /// List every action with its state and rc, and the transition summary.
+        #[arg(short, long)]
+        verbose: bool,
+        /// Only the newest N transitions.
+        #[arg(long)]
+        last: Option<usize>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PropertyCmd {
+    Set { key: String, value: String },
+    Unset { key: String },
+}
+
+#[derive(clap::Args)]
+struct StatusArgs {
+    /// text (default), wide (adds the operation history, like crm_mon -o), json or yaml.
+    #[arg(short = 'o', long = "output", default_value = "text",
+          value_parser = ["text", "wide", "json", "yaml"])]
+    output: String,
+    /// Refresh until interrupted (crm_mon without -1).
+    #[arg(short = 'w', long)]
+    watch: bool,
+    /// Seconds between refreshes with --watch.
+    #[arg(long, default_value_t = 2)]
+    interval: u64,
+    /// Never colour the output (colour is used only on a terminal anyway).
+    #[arg(long)]
+    no_color: bool,
 }
 
 #[derive(clap::Args)]
@@ -78,8 +134,118 @@ fn read_input(path: &str) -> Result<String> {
     }
 }
 
-fn main() -> Result<()> {
-    match Cli::parse().cmd {
+/// Whether the CIB's root element carries `execution-date` (crm_simulate's saved "now").
+fn has_execution_date(xml: &str) -> bool {
+    roxmltree::Document::parse(xml)
+        .map(|d| d.root_element().attribute("execution-date").is_some())
+        .unwrap_or(false)
+}
+
+/// `kubectl pacer` when run as the kubectl plugin, else `pacer`.
+fn display_name() -> &'static str {
+    let argv0 = std::env::args().next().unwrap_or_default();
+    let base = std::path::Path::new(&argv0)
+        .file_name()
+        .map(|f| f.to_string_lossy().to_string())
+        .unwrap_or_default();
+    if base.starts_with("kubectl-pacer") {
+        "kubectl pacer"
+    } else {
+        "pacer"
+    }
+}
+
+fn main() {
+    if let Err(e) = run() {
+        // One line per cause, most specific last (kubectl's style), without a backtrace.
+        eprintln!("error: {e}");
+        for cause in e.chain().skip(1) {
+            eprintln!("  caused by: {cause}");
+        }
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().bin_name(display_name()).get_matches();
+    let cli = Cli::from_arg_matches(&matches)?;
+    match cli.cmd {
+        Cmd::Crds | Cmd::ImportCib { .. } | Cmd::ExportCib { .. } | Cmd::Simulate(_) => {
+            offline(cli.cmd)
+        }
+        cmd => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("starting the async runtime")?
+            .block_on(online(cli.connect, cmd)),
+    }
+}
+
+async fn online(connect: ConnectArgs, cmd: Cmd) -> Result<()> {
+    let (client, ns) = connect.connect().await?;
+    match cmd {
+        Cmd::Status(a) => return status(&client, &ns, &a).await,
+        Cmd::History { verbose, last } => {
+            let idx = cli::fetch::index(&client, &ns).await?;
+            let ts: Vec<_> = idx.transitions.values().cloned().collect();
+            print!("{}", cli::history::render(&ts, verbose, last));
+            return Ok(());
+        }
+        _ => {}
+    }
+    let idx = cli::fetch::index(&client, &ns).await?;
+    let msg = match &cmd {
+        Cmd::Node(c) => cli::node::run(&client, &ns, &idx, c).await?,
+        Cmd::Resource(c) => cli::resource::run(&client, &ns, &idx, c).await?,
+        Cmd::Property(PropertyCmd::Set { key, value }) => {
+            cli::property::set(&client, &ns, &idx, key, Some(value)).await?
+        }
+        Cmd::Property(PropertyCmd::Unset { key }) => {
+            cli::property::set(&client, &ns, &idx, key, None).await?
+        }
+        Cmd::Maintenance { state } => {
+            let v = if state == "on" { "true" } else { "false" };
+            cli::property::set(&client, &ns, &idx, "maintenance-mode", Some(v)).await?
+        }
+        _ => unreachable!("offline commands are handled in main"),
+    };
+    println!("{msg}");
+    Ok(())
+}
+
+async fn status(client: &kube::Client, ns: &str, a: &StatusArgs) -> Result<()> {
+    use std::io::IsTerminal;
+    let color = !a.no_color && io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    loop {
+        let idx = cli::fetch::index(client, ns).await?;
+        let input = cli::fetch::status_input(&idx, cli::fetch::now_ms());
+        let text = match a.output.as_str() {
+            "json" => serde_json::to_string_pretty(&cli::status::document(&input)?)? + "\n",
+            "yaml" => serde_saphyr::to_string(&cli::status::document(&input)?)?,
+            _ => {
+                let opts = cli::status::RenderOptions {
+                    operations: a.output == "wide",
+                    color,
+                };
+                cli::status::render(&input, &opts)?
+            }
+        };
+        if !a.watch {
+            print!("{text}");
+            return Ok(());
+        }
+        // Clear the screen and redraw, as crm_mon does.
+        print!("\x1b[H\x1b[2J{text}");
+        use std::io::Write;
+        io::stdout().flush().ok();
+        tokio::time::sleep(std::time::Duration::from_secs(a.interval.max(1))).await;
+    }
+}
+
+fn offline(cmd: Cmd) -> Result<()> {
+    match cmd {
         Cmd::Crds => print!("{}", pacer_crds::all_crds_yaml()?),
         Cmd::ImportCib { file } => {
             let xml = read_input(&file)?;
@@ -110,14 +276,28 @@ fn main() -> Result<()> {
                 Some("dot") => true,
                 Some(other) => bail!("--graph {other:?}: only `dot` is supported"),
             };
+            // crm_simulate evaluates rules against the wall clock unless -t or the CIB's
+            // execution-date says otherwise; the scheduler itself never reads a clock.
+            let now = match a.date {
+                Some(d) => Some(d),
+                None if has_execution_date(&xml) => None,
+                None => Some(
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .context("system clock before 1970")?
+                        .as_secs()
+                        .to_string(),
+                ),
+            };
             let opts = pacer_scheduler::simulate::Options {
-                now: a.date,
+                now,
                 show_scores: a.scores,
                 graph_dot,
             };
             let out = pacer_scheduler::simulate::simulate_xml(&xml, &opts).context("simulating")?;
             print!("{out}");
         }
+        _ => unreachable!("online commands are handled in main"),
     }
     Ok(())
 }

@@ -3,3 +3,10 @@
 //! them without a cluster.
 
 pub mod status;
+pub mod connect;
+pub mod fetch;
+pub mod apply;
+pub mod node;
+pub mod property;
+pub mod resource;
+pub mod history;
