@@ -155,7 +155,8 @@ pub fn decide(cl: &Cluster, pl: &Placement, fenced: &[NodeIdx]) -> Vec<Change> {
         let extra_stops: Vec<NodeIdx> = active.iter().skip(1).map(|s| s.node).collect();
         // A failure inside a container restarts the container.
         let inner_failed = from.is_some_and(|(n, _)| {
-            cl.contained.iter().any(|&(x, c)| {
+            cl.contained_stop_failed.contains(&(r, n))
+                || cl.contained.iter().any(|&(x, c)| {
                 c == r
                     && cl.resources[x]
                         .status

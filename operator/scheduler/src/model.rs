@@ -364,6 +364,8 @@ pub struct Cluster {
     /// Resources launched inside another (`container` meta attribute) and that
     /// container: they run with it, start after it, and their failures are its own.
     pub contained: Vec<(RscIdx, RscIdx)>,
+    /// (container, node) pairs where a contained resource failed to stop.
+    pub contained_stop_failed: Vec<(RscIdx, NodeIdx)>,
     /// Implicit guest-node connection resources and their containers.
     pub guest_connections: Vec<(RscIdx, RscIdx)>,
     /// Lookup tables built once after unpacking (see [`Cluster::build_index`]).

@@ -126,7 +126,10 @@ pub fn unpack(xml: &str, now: Option<i64>) -> Result<Cluster, crate::Error> {
         }
     }
     // Contained resources with a failed stop are cleaned up by the container's restart.
-    for (r, _) in cl.contained.clone() {
+    for (r, c) in cl.contained.clone() {
+        for s in cl.resources[r].status.iter().filter(|s| s.stop_failed) {
+            cl.contained_stop_failed.push((c, s.node));
+        }
         cl.resources[r].status.retain(|s| !s.stop_failed);
     }
     let mut links = cl.guest_connections.clone();
