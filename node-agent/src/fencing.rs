@@ -321,6 +321,24 @@ pub struct Outcome {
     pub message: String,
 }
 
+/// fence-agents prefix their stderr lines with a log time (`2026-11-23 09:29:06,791 `):
+/// noise in a status message.
+fn without_log_time(line: &str) -> String {
+    let b = line.as_bytes();
+    let stamped = b.len() > 24
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b' '
+        && b[13] == b':'
+        && b[19] == b','
+        && b[..4].iter().all(u8::is_ascii_digit);
+    if stamped {
+        line[23..].trim_start().to_string()
+    } else {
+        line.to_string()
+    }
+}
+
 fn remaining(deadline: Instant) -> Duration {
     deadline.saturating_duration_since(Instant::now())
 }
@@ -489,7 +507,7 @@ pub async fn execute(
                         .iter()
                         .rev()
                         .find(|a| a.device == d.id)
-                        .and_then(|a| a.reason.clone())
+                        .and_then(|a| a.reason.as_deref().map(without_log_time))
                         .unwrap_or_else(|| "no attempt fit in the timeout".into());
                     let n = attempts.iter().filter(|a| a.device == d.id).count();
                     failures.push(format!(
@@ -1032,6 +1050,15 @@ mod tests {
                 "pdu1:on", "pdu2:on"
             ]
         );
+    }
+
+    #[test]
+    fn agent_log_times_are_dropped_from_reasons() {
+        assert_eq!(
+            without_log_time("2026-11-23 09:29:06,791 ERROR: Failed: Unable to obtain correct plug status"),
+            "ERROR: Failed: Unable to obtain correct plug status"
+        );
+        assert_eq!(without_log_time("Failed: x"), "Failed: x");
     }
 
     #[test]

@@ -710,8 +710,25 @@ impl Dc {
         }
     }
 
-    /// Deletes the oldest transitions beyond `keep_transitions` (never the current one).
+    /// Deletes the oldest transitions beyond `keep_transitions` (never the current one)
+    /// and old fencing records (fencing.rs).
     async fn prune(&mut self) {
+        let fencing: Vec<String> = match self.index.lock() {
+            Ok(idx) => crate::fencing::prunable(idx.fencing.values()),
+            Err(_) => Vec::new(),
+        };
+        let api: Api<pacer_crds::FencingHistory> =
+            Api::namespaced(self.client.clone(), &self.cfg.namespace);
+        for name in fencing {
+            if self.leader.gate("prune").is_err() {
+                return;
+            }
+            if let Err(e) = api.delete(&name, &DeleteParams::default()).await {
+                debug!(fencing = %name, error = %e, "pruning failed");
+            } else if let Ok(mut idx) = self.index.lock() {
+                idx.fencing.remove(&name);
+            }
+        }
         let doomed: Vec<String> = {
             let Ok(idx) = self.index.lock() else { return };
             if idx.transitions.len() <= self.cfg.keep_transitions.max(1) {

@@ -262,7 +262,14 @@ impl ResultIndex<'_> {
 impl Results for ResultIndex<'_> {
     fn result(&self, key: &str, a: &TransitionAction) -> Option<Outcome> {
         if a.task == "fence" {
-            let f = self.fences.get(key)?;
+            let Some(f) = self.fences.get(key) else {
+                // Fenced meanwhile (another fence action, a manual confirmation).
+                return crate::fencing::satisfied(self.online.get(&a.node)).then(|| Outcome {
+                    rc: 0,
+                    op_status: 0,
+                    message: Some(format!("node {} was already fenced", a.node)),
+                });
+            };
             let ok = f.spec.result == "success";
             return Some(Outcome {
                 rc: if ok { 0 } else { 1 },

@@ -5,6 +5,7 @@ pub mod cib;
 pub mod cli;
 pub mod controller;
 pub mod events;
+pub mod fencing;
 pub mod index;
 pub mod leader;
 pub mod membership;

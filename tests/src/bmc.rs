@@ -216,6 +216,14 @@ impl IpmiBmcs {
             .max())
     }
 
+    /// Takes the BMC off the management network (its address is removed): fence agents
+    /// get no answer, as with a dead BMC or a cut management cable.
+    pub fn disconnect(&self, node: &str) -> Result<()> {
+        let b = self.bmc(node)?;
+        ip(&["-n", &self.bridge_ns, "addr", "del", &format!("{}/24", b.address), "dev", "br0"])?;
+        Ok(())
+    }
+
     /// Runs `ipmitool chassis power ACTION` (on, off, status) against the host's BMC from
     /// the management network; returns ipmitool's output.
     pub fn ipmitool(&self, node: &str, action: &str) -> Result<String> {

@@ -567,3 +567,74 @@ async fn partitioned_vip_host_is_fenced_before_the_other_side_starts_the_vip() -
     );
     Ok(())
 }
+
+/// The BMC of the crashed VIP host is unreachable: fencing fails (clearly), nothing
+/// recovers, until a person confirms the node is off (`kubectl pacer fence confirm`: a
+/// `FencingHistory` with `result: success`, `executor: manual:<who>`, `completed: now`);
+/// then the waiting fence action is confirmed at once and the VIP starts elsewhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_bmc_blocks_recovery_until_manual_confirmation() -> Result<()> {
+    let (cluster, bmcs) = fenced_cluster("fence-confirm").await?;
+    let from = settled_holder(&cluster).await?;
+    bmcs.disconnect(&from)?;
+    let sampler = Sampler::start(&cluster, &from);
+    let fault = now_ms();
+    cluster.crash_host(&from)?;
+    cluster
+        .wait_for("a fence attempt", Duration::from_secs(20), || async {
+            fence_records(&cluster, &from).await.is_ok_and(|r| !r.is_empty())
+        })
+        .await?;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let seen = sampler.snapshot();
+    ensure!(seen.first_with.is_empty(), "recovered without fencing: {:?}", seen.first_with);
+    let recs = fence_records(&cluster, &from).await?;
+    ensure!(
+        recs.iter().all(|r| r.spec.result != "success"),
+        "a fence through an unreachable BMC succeeded: {recs:?}"
+    );
+    eprintln!(
+        "unreachable BMC: {:?}",
+        recs.iter().map(|r| (r.spec.result.clone(), r.spec.message.clone())).collect::<Vec<_>>()
+    );
+    // The manual confirmation.
+    let confirmed = now_ms();
+    let now = jiff::Timestamp::now();
+    let record = FencingHistory::new(
+        &format!("{from}-manual-{}", now.as_second()),
+        pacer_crds::FencingHistorySpec {
+            target: from.clone(),
+            action: "off".into(),
+            executor: "manual:e2e".into(),
+            result: "success".into(),
+            message: Some("confirmed off manually by e2e".into()),
+            completed: Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(now)),
+            ..Default::default()
+        },
+    );
+    let api: Api<FencingHistory> = Api::namespaced(cluster.client.clone(), &cluster.ns);
+    api.create(&Default::default(), &record).await?;
+    let t = Instant::now();
+    loop {
+        let s = sampler.snapshot();
+        if let Some((to, _, _)) = s.first_with.first()
+            && s.answers.iter().any(|(_, w)| w == to)
+        {
+            break;
+        }
+        if t.elapsed() > Duration::from_secs(20) {
+            bail!("the VIP did not move after the confirmation\n{}", cluster.log_tails(30));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let seen = sampler.stop();
+    let (to, first, last_without) = seen.first_with.first().cloned().context("no new holder")?;
+    ensure!(last_without >= confirmed, "{to} got the VIP before the confirmation");
+    ensure!(seen.double_holders.is_empty(), "two holders: {:?}", seen.double_holders);
+    eprintln!(
+        "pacer-e2e fencing manual confirmation: blocked {} ms with an unreachable BMC; VIP on {to} {} ms after the confirmation",
+        confirmed - fault,
+        first - confirmed
+    );
+    Ok(())
+}
