@@ -187,6 +187,37 @@ pub fn add_remote_nodes(cl: &mut Cluster, status: Option<XNode>, idx: &IdIndex, 
             }
         }
     }
+    // Remote nodes that only the status still knows (their connection was removed).
+    for s in &states {
+        if s.attribute("remote_node") != Some("true") {
+            continue;
+        }
+        let Some(name) = s.attribute("uname").or_else(|| s.attribute("id")) else {
+            continue;
+        };
+        if cl.nodes.iter().any(|n| n.name == name) || found.iter().any(|(f, _)| f == name) {
+            continue;
+        }
+        let mut attrs = BTreeMap::new();
+        attrs.insert("#uname".into(), name.to_string());
+        attrs.insert("#id".into(), name.to_string());
+        attrs.insert("#kind".into(), "remote".into());
+        cl.nodes.push(Node {
+            id: name.to_string(),
+            name: name.to_string(),
+            kind: NodeKind::Remote,
+            online: false,
+            unclean: false,
+            unclean_reason: String::new(),
+            standby: false,
+            maintenance: false,
+            shutdown: false,
+            attrs,
+            utilization: BTreeMap::new(),
+            remote_of: None,
+            container: None,
+        });
+    }
     for (name, rsc) in found {
         let existing = cl.nodes.iter().position(|n| n.name == name);
         let n = match existing {
@@ -243,6 +274,18 @@ pub fn add_remote_nodes(cl: &mut Cluster, status: Option<XNode>, idx: &IdIndex, 
 /// After the history is known: a remote/guest node is online while its connection
 /// (or container) resource is active and healthy.
 pub fn settle_remote_online(cl: &mut Cluster) {
+    // Remote nodes known only from the status: their connection is an orphan.
+    for n in 0..cl.nodes.len() {
+        if cl.nodes[n].kind == NodeKind::Remote && cl.nodes[n].remote_of.is_none() {
+            let name = cl.nodes[n].name.clone();
+            cl.nodes[n].remote_of = cl.resources.iter().position(|r| {
+                r.orphan
+                    && r.id == name
+                    && matches!(&r.kind, crate::model::Kind::Primitive { class, provider, agent }
+                        if class == "ocf" && provider.as_deref() == Some("pacemaker") && agent == "remote")
+            });
+        }
+    }
     for n in 0..cl.nodes.len() {
         if let Some(r) = cl.nodes[n].remote_of {
             // Running and healthy; a guest's also on a host that is not itself unclean
