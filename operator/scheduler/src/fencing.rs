@@ -47,6 +47,12 @@ pub fn decide(cl: &mut Cluster) -> Vec<Fence> {
     };
     let may_fence = cl.options.have_quorum || cl.options.no_quorum_policy == NoQuorumPolicy::Ignore;
     for (n, node) in cl.nodes.iter().enumerate() {
+        if node.unclean
+            && node.unclean_reason.ends_with("can be re-established elsewhere)")
+            && node.remote_of.is_some_and(|c| connection_can_run(cl, c))
+        {
+            continue; // fencing revoked: the connection will come back
+        }
         if node.unclean && may_fence {
             // A clean offline node with nothing active needs no fencing.
             push(&mut out, n, node.unclean_reason.clone());
@@ -154,4 +160,16 @@ pub fn after_placement(
     }
     fences.sort_by_key(|f| f.node);
     fences
+}
+
+/// Whether a remote connection has a cluster node it may start on.
+fn connection_can_run(cl: &Cluster, conn: usize) -> bool {
+    cl.nodes.iter().enumerate().any(|(n, node)| {
+        node.remote_of.is_none()
+            && node.online
+            && node.can_host()
+            && !cl.locations.iter().any(|l| {
+                l.rsc == conn && l.node == n && l.score <= -crate::score::INFINITY
+            })
+    })
 }

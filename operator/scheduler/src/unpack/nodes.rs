@@ -306,6 +306,20 @@ pub fn settle_remote_online(cl: &mut Cluster) {
             {
                 cl.nodes[n].unclean = true;
                 cl.nodes[n].unclean_reason = "remote connection is unrecoverable".into();
+            } else if !guest && !up && cl.options.stonith_enabled && !cl.options.maintenance_mode
+            {
+                // Down, yet its history shows resources active there: unclean, unless
+                // the connection can be re-established (decided when fencing).
+                let active = cl.resources.iter().find(|x| {
+                    x.managed && x.status.iter().any(|s| s.node == n && s.role.is_active())
+                });
+                if let Some(x) = active {
+                    cl.nodes[n].unclean = true;
+                    cl.nodes[n].unclean_reason = format!(
+                        "{} is active there (fencing will be revoked if remote connection can be re-established elsewhere)",
+                        x.id
+                    );
+                }
             }
             // A guest node that is down while its history shows managed resources
             // active there is unclean: it is "fenced" by recovering its container.
