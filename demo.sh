@@ -32,6 +32,16 @@ if [ -f "$DEMO/lab.pid" ]; then
     kill -KILL -- "-$old" 2>/dev/null || true
   fi
 fi
+# A previous pacer-lab killed with -9 leaves its agents, operators and control plane
+# running: kill their process groups (recorded in lab.env), checking each is still ours.
+if [ -f "$DEMO/lab.env" ]; then
+  old_groups=$(sed -n "s/^PGIDS='\(.*\)'$/\1/p" "$DEMO/lab.env")
+  for g in $old_groups; do
+    if grep -qaE 'pacer-(agent|operator|testenv)|ip.netns.exec' "/proc/$g/cmdline" 2>/dev/null; then
+      echo "killing leftover process group $g of a previous demo"; kill -KILL -- "-$g" 2>/dev/null || true
+    fi
+  done
+fi
 # Namespaces of dead pacer-lab processes (named pcr<pid>x...) are swept by pacer-lab itself.
 rm -rf "$DEMO"; mkdir -p "$DEMO"
 trap cleanup EXIT

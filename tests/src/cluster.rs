@@ -417,6 +417,23 @@ impl Cluster {
         Ok(p.pid())
     }
 
+    /// Process groups of every agent and operator, and of the control plane when this
+    /// cluster owns it: what a supervisor must kill if this process dies without
+    /// tearing down (`demo.sh` reads them from `pacer-lab`'s `lab.env`).
+    pub fn process_groups(&self) -> Vec<i32> {
+        let mut v = Vec::new();
+        if let Ok(a) = self.agents.lock() {
+            v.extend(a.values().map(Proc::pid));
+        }
+        if let Ok(o) = self.operators.lock() {
+            v.extend(o.iter().map(Proc::pid));
+        }
+        if let Env::Owned(e) = &self.env {
+            v.push(e.process_group());
+        }
+        v
+    }
+
     /// The host's private `/run` (seen through its agent's mount namespace): where
     /// resource agents keep their state files (`Dummy-RSC.state`, `resource-agents/`).
     pub fn host_run_dir(&self, name: &str) -> Result<PathBuf> {

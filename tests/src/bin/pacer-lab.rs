@@ -62,6 +62,8 @@ async fn main() -> Result<()> {
     for h in &cluster.hosts.hosts {
         env += &format!("NETNS_{}={}\nMAC_{}={}\n", h.name, q(&h.netns), h.name, q(&h.mac));
     }
+    let groups: Vec<String> = cluster.process_groups().iter().map(|g| g.to_string()).collect();
+    env += &format!("PGIDS={}\n", q(&groups.join(" ")));
     let env_path = args.dir.join("lab.env");
     std::fs::write(args.dir.join("lab.env.tmp"), env)?;
     std::fs::rename(args.dir.join("lab.env.tmp"), &env_path)?;
