@@ -165,11 +165,15 @@ pub fn decide(cl: &Cluster, pl: &Placement, fenced: &[NodeIdx]) -> Vec<Change> {
             })
         });
         // The container of a fenced guest node is recovered (that is the fencing).
-        let guest_fenced = cl
-            .nodes
-            .iter()
-            .enumerate()
-            .any(|(n, x)| x.container == Some(r) && fenced.contains(&n));
+        // (A guest with nothing active on it just moves with its container.)
+        let guest_fenced = cl.nodes.iter().enumerate().any(|(n, x)| {
+            x.container == Some(r)
+                && fenced.contains(&n)
+                && cl
+                    .resources
+                    .iter()
+                    .any(|y| y.managed && y.active_nodes().any(|s| s.node == n))
+        });
         let kind = match (from, to) {
             (None, None) => ChangeKind::None,
             (None, Some((_, role))) => {

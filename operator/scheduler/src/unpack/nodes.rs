@@ -327,7 +327,14 @@ pub fn settle_remote_online(cl: &mut Cluster) {
                 let active_here = cl.resources.iter().any(|x| {
                     x.managed && x.status.iter().any(|s| s.node == n && s.role.is_active())
                 });
-                if active_here {
+                // Its container runs on a host that is itself unclean.
+                let host_lost = cl.nodes[n].container.is_some_and(|c| {
+                    cl.resources[c]
+                        .status
+                        .iter()
+                        .any(|s| s.role.is_active() && cl.nodes[s.node].unclean)
+                });
+                if active_here || host_lost {
                     cl.nodes[n].unclean = true;
                     cl.nodes[n].unclean_reason = "guest is unclean".into();
                 }
