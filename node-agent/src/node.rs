@@ -372,6 +372,15 @@ async fn lease_loop(
         let lease = Lease {
             metadata: ObjectMeta {
                 name: Some(name.clone()),
+                // Watchdog self-fencing: how long we keep petting after losing the
+                // cluster, for the DC's stonith-watchdog-timeout check.
+                annotations: opts.watchdog.as_ref().map(|w| {
+                    [(
+                        "ha.pacer.dev/watchdog-timeout-ms".to_string(),
+                        w.timeout.as_millis().to_string(),
+                    )]
+                    .into()
+                }),
                 ..ObjectMeta::default()
             },
             spec: Some(LeaseSpec {

@@ -22,7 +22,58 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;
 use pacer_crds::{FencingHistory, FencingHistorySpec};
 
-use crate::membership::Membership;
+use crate::membership::{LeaseView, Membership};
+
+/// Lease annotation with which an agent that pets a watchdog says how long it keeps
+/// petting after losing the cluster (ms).
+pub const WATCHDOG_ANNOTATION: &str = "ha.pacer.dev/watchdog-timeout-ms";
+
+/// `stonith-watchdog-timeout` in ms: a Pacemaker duration; 0 or absent means off; a
+/// negative value means "twice the node's watchdog timeout" (Pacemaker's convention).
+pub fn parse_watchdog_timeout(v: Option<&str>) -> Option<i64> {
+    let v = v?.trim();
+    if let Some(neg) = v.strip_prefix('-') {
+        return (!neg.is_empty()).then_some(-1);
+    }
+    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let n: i64 = num.parse().ok()?;
+    let ms = match unit.trim() {
+        "" | "s" | "sec" => n.saturating_mul(1000),
+        "ms" | "msec" => n,
+        "m" | "min" => n.saturating_mul(60_000),
+        "h" | "hr" => n.saturating_mul(3_600_000),
+        _ => return None,
+    };
+    (ms > 0).then_some(ms)
+}
+
+/// Watchdog self-fencing (`stonith-watchdog-timeout`): when a lost node that pets a
+/// watchdog counts as fenced. The node stops petting `node_watchdog_ms` after it lost the
+/// cluster and its watchdog then resets it; the DC waits `stonith-watchdog-timeout` after
+/// the node's Lease expired. A timeout not longer than the node's own watchdog timeout
+/// could declare a still-running node dead, so it is ignored (no watchdog fencing).
+pub fn watchdog_fenced_ms(
+    lease: Option<&LeaseView>,
+    node_watchdog_ms: Option<i64>,
+    stonith_watchdog_timeout_ms: Option<i64>,
+    now_ms: i64,
+    default_duration_s: i64,
+) -> Option<i64> {
+    let node_ms = node_watchdog_ms.filter(|m| *m > 0)?;
+    let swt = match stonith_watchdog_timeout_ms? {
+        x if x < 0 => node_ms.saturating_mul(2),
+        x => x,
+    };
+    if swt <= node_ms {
+        return None;
+    }
+    let lease = lease?;
+    let renew = lease.renew_ms?;
+    let expired = renew + lease.duration_s.unwrap_or(default_duration_s).max(1) * 1000;
+    let fenced = expired + swt;
+    (now_ms >= fenced).then_some(fenced)
+}
 
 /// `spec.executor` prefix of manual confirmations.
 pub const MANUAL_EXECUTOR: &str = "manual";
@@ -119,6 +170,29 @@ mod tests {
         assert!(satisfied(Some(&Membership::Fenced)));
         assert!(!satisfied(Some(&Membership::Unclean)));
         assert!(!satisfied(None));
+    }
+
+    #[test]
+    fn watchdog_fencing_waits_the_timeout_after_the_lease_expired() {
+        let lease = LeaseView {
+            holder: Some("n1".into()),
+            renew_ms: Some(10_000),
+            duration_s: Some(2),
+        };
+        assert_eq!(parse_watchdog_timeout(Some("10s")), Some(10_000));
+        assert_eq!(parse_watchdog_timeout(Some("0")), None);
+        assert_eq!(parse_watchdog_timeout(Some("-1")), Some(-1));
+        assert_eq!(parse_watchdog_timeout(None), None);
+        let at = |now| watchdog_fenced_ms(Some(&lease), Some(5_000), Some(10_000), now, 4);
+        // Lease expired at 12 s; fenced at 22 s.
+        assert_eq!(at(21_999), None);
+        assert_eq!(at(22_000), Some(22_000));
+        // No watchdog on the node, none configured, or a timeout too short to be safe.
+        assert_eq!(watchdog_fenced_ms(Some(&lease), None, Some(10_000), 99_000, 4), None);
+        assert_eq!(watchdog_fenced_ms(Some(&lease), Some(5_000), None, 99_000, 4), None);
+        assert_eq!(watchdog_fenced_ms(Some(&lease), Some(5_000), Some(5_000), 99_000, 4), None);
+        // Negative: twice the node's timeout.
+        assert_eq!(watchdog_fenced_ms(Some(&lease), Some(5_000), Some(-1), 99_000, 4), Some(22_000));
     }
 
     #[test]

@@ -36,6 +36,9 @@ pub struct Index {
     pub status_version: u64,
     /// Kinds whose watch delivered its initial list.
     pub synced: std::collections::BTreeSet<String>,
+    /// Node → how long its agent keeps petting a watchdog after losing the cluster (ms),
+    /// from its Lease (fencing.rs, watchdog self-fencing).
+    pub watchdogs: BTreeMap<String, i64>,
 }
 
 impl Index {
@@ -95,6 +98,16 @@ impl Index {
                 .or(spec.acquire_time)
                 .map(|t| t.0.as_millisecond()),
             duration_s: spec.lease_duration_seconds.map(i64::from),
+        };
+        match l
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(crate::fencing::WATCHDOG_ANNOTATION))
+            .and_then(|v| v.trim().parse::<i64>().ok())
+        {
+            Some(ms) => self.watchdogs.insert(node.clone(), ms),
+            None => self.watchdogs.remove(&node),
         };
         // Renewals are not changes: membership is re-evaluated against the clock on
         // every tick, and replanning on each renewal would run the scheduler every second.
@@ -165,13 +178,30 @@ impl Index {
 
     /// Membership of every configured node at `now_ms`.
     pub fn membership(&self, now_ms: i64, lease_duration_s: i64) -> BTreeMap<String, Membership> {
+        let swt = self.config.values().find_map(|o| match o {
+            Object::ClusterProperties(p) => crate::fencing::parse_watchdog_timeout(
+                p.spec
+                    .properties
+                    .as_ref()
+                    .and_then(|m| m.get("stonith-watchdog-timeout"))
+                    .map(String::as_str),
+            ),
+            _ => None,
+        });
         self.configured_nodes()
             .into_iter()
             .map(|n| {
+                let watchdog = crate::fencing::watchdog_fenced_ms(
+                    self.leases.get(&n),
+                    self.watchdogs.get(&n).copied(),
+                    swt,
+                    now_ms,
+                    lease_duration_s,
+                );
                 let m = membership::classify(
                     self.leases.get(&n),
                     self.node_state_of(&n),
-                    self.fenced_ms(&n),
+                    self.fenced_ms(&n).max(watchdog),
                     now_ms,
                     lease_duration_s,
                 );

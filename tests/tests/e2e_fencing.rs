@@ -638,3 +638,178 @@ async fn unreachable_bmc_blocks_recovery_until_manual_confirmation() -> Result<(
     );
     Ok(())
 }
+
+/// A host process started by this test (agents with a watchdog), SIGKILLed on drop.
+struct OwnAgent(std::process::Child);
+
+impl Drop for OwnAgent {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Restarts `name`'s agent with a watchdog: the "device" is `/run/pacer-watchdog` in the
+/// host's private /run (pets are appended bytes).
+fn agent_with_watchdog(cluster: &Cluster, name: &str) -> Result<OwnAgent> {
+    use std::os::unix::process::CommandExt;
+    cluster.signal_agent(name, nix::sys::signal::Signal::SIGKILL)?;
+    let host = cluster.hosts.host(name)?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(cluster.log_path(&format!("agent-{name}")))?;
+    let child = std::process::Command::new("ip")
+        .args(["netns", "exec", &host.netns, "unshare", "-m", "--propagation", "private"])
+        .args([
+            "sh",
+            "-c",
+            "mount -t tmpfs pacer-host /run && mkdir -p /run/resource-agents /run/lock && touch /run/pacer-watchdog && exec \"$0\" \"$@\"",
+        ])
+        .arg(&cluster.bins.agent)
+        .args(["--node-name", name, "run", "--kubeconfig"])
+        .arg(cluster.dir.path().join(format!("agent-{name}.kubeconfig")))
+        .args(["--namespace", &cluster.ns])
+        .arg(format!("--lease-interval={}ms", cluster.opts.lease_interval.as_millis()))
+        .arg(format!("--lease-duration={}s", cluster.opts.lease_duration_s))
+        .args(["--watchdog", "/run/pacer-watchdog", "--watchdog-timeout=2s"])
+        .env("RUST_LOG", "info,kube=warn")
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .process_group(0)
+        .spawn()?;
+    Ok(OwnAgent(child))
+}
+
+/// The harness's stand-in for a hardware watchdog: once a host's agent has petted, a
+/// silence longer than `hw` "resets" the host (cable down, every process killed).
+/// Returns the reset times (unix ms) per host.
+fn stand_in_watchdogs(
+    cluster: &Cluster,
+    agents: &[(String, u32)],
+    hw: Duration,
+    done: Arc<AtomicBool>,
+) -> Arc<Mutex<Vec<(String, i64)>>> {
+    let resets: Arc<Mutex<Vec<(String, i64)>>> = Arc::default();
+    for (i, h) in cluster.hosts.hosts.iter().enumerate() {
+        let Some((_, pid)) = agents.iter().find(|(n, _)| *n == h.name) else { continue };
+        let file = format!("/proc/{pid}/root/run/pacer-watchdog");
+        let (name, ns, br, port) = (h.name.clone(), h.netns.clone(), cluster.hosts.bridge_ns.clone(), format!("p{}", i + 1));
+        let (resets, done) = (resets.clone(), done.clone());
+        std::thread::spawn(move || {
+            let mut last = (0u64, Instant::now());
+            while !done.load(Ordering::Relaxed) {
+                let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(last.0);
+                if size != last.0 {
+                    last = (size, Instant::now());
+                } else if last.0 > 0 && last.1.elapsed() > hw {
+                    let _ = ip(&["-n", &br, "link", "set", &port, "down"]);
+                    pacer_e2e::hosts::kill_netns_processes(&ns);
+                    if let Ok(mut r) = resets.lock() {
+                        r.push((name.clone(), now_ms()));
+                    }
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        });
+    }
+    resets
+}
+
+/// Watchdog-only cluster (`stonith-watchdog-timeout`, no fencing device): the VIP's host
+/// is cut off from the API server; its agent stops petting, the stand-in watchdog resets
+/// it, and the DC starts the VIP elsewhere only after stonith-watchdog-timeout past the
+/// host's Lease expiry — after the reset, with never two holders.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watchdog_only_cluster_waits_out_the_watchdog_before_recovery() -> Result<()> {
+    let cluster = Cluster::start("fence-wd", ClusterOptions::default()).await?;
+    let mut own = Vec::new();
+    let mut pids = Vec::new();
+    for n in cluster.host_names() {
+        let a = agent_with_watchdog(&cluster, &n)?;
+        pids.push((n.clone(), a.0.id()));
+        own.push(a);
+    }
+    for n in cluster.host_names() {
+        cluster
+            .wait_for(&format!("{n}'s new agent"), Duration::from_secs(20), || cluster.lease_fresh(&n))
+            .await?;
+    }
+    let done = Arc::new(AtomicBool::new(false));
+    let resets = stand_in_watchdogs(&cluster, &pids, Duration::from_millis(1500), done.clone());
+    cluster
+        .apply_yaml(&format!(
+            r#"apiVersion: ha.pacer.dev/v1alpha1
+kind: ClusterProperties
+metadata: {{name: cluster}}
+spec:
+  properties: {{stonith-enabled: "true", stonith-watchdog-timeout: "6s", startup-fencing: "false"}}
+---
+apiVersion: ha.pacer.dev/v1alpha1
+kind: ResourceDefaults
+metadata: {{name: resource-defaults}}
+spec:
+  meta: {{migration-threshold: "1", resource-stickiness: INFINITY}}
+---
+apiVersion: ha.pacer.dev/v1alpha1
+kind: Primitive
+metadata: {{name: ip}}
+spec:
+  class: ocf
+  provider: heartbeat
+  type: IPaddr2
+  params: {{ip: "{VIP}", cidr_netmask: "24", nic: eth0}}
+  operations:
+  - {{name: monitor, interval: 10s, timeout: 20s}}
+"#
+        ))
+        .await?;
+    let from = settled_holder(&cluster).await?;
+    let host = cluster.hosts.host(&from)?.clone();
+    let sampler = Sampler::start(&cluster, &from);
+    let fault = now_ms();
+    ip(&["-n", &host.netns, "route", "replace", "blackhole", &format!("{API_ADDRESS}/32")])?;
+    let t = Instant::now();
+    loop {
+        let s = sampler.snapshot();
+        if let Some((to, _, _)) = s.first_with.first()
+            && s.answers.iter().any(|(_, w)| w == to)
+        {
+            break;
+        }
+        if t.elapsed() > Duration::from_secs(30) {
+            bail!("the VIP did not move\n{}", cluster.log_tails(30));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let seen = sampler.stop();
+    done.store(true, Ordering::Relaxed);
+    let resets = resets.lock().map(|r| r.clone()).unwrap_or_default();
+    ensure!(
+        resets.iter().all(|(n, _)| *n == from),
+        "only the cut-off host may reset: {resets:?}"
+    );
+    let reset = resets
+        .iter()
+        .find(|(n, _)| *n == from)
+        .map(|(_, t)| *t)
+        .context("the cut-off host's watchdog never fired")?;
+    let (to, first, last_without) = seen.first_with.first().cloned().context("no new holder")?;
+    ensure!(last_without > reset, "{to} got the VIP (after {last_without}) before {from} reset at {reset}");
+    ensure!(seen.double_holders.is_empty(), "two holders: {:?}", seen.double_holders);
+    ensure!(seen.mixed_rounds.is_empty(), "two hosts answered: {:?}", seen.mixed_rounds);
+    ensure!(
+        fence_records(&cluster, &from).await?.is_empty(),
+        "no fencing device exists: nothing may claim a fence"
+    );
+    eprintln!(
+        "pacer-e2e fencing watchdog: {from} reset {} ms after the partition, VIP on {to} at {} ms",
+        reset - fault,
+        first - fault
+    );
+    drop(own);
+    Ok(())
+}
