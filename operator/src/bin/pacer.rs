@@ -61,6 +61,13 @@ enum Cmd {
         #[arg(value_parser = ["on", "off"])]
         state: String,
     },
+    /// Check a configuration like crm_verify: manifests (-f, repeatable) or the live
+    /// namespace. Exit code 0 clean, 1 warnings, 2 errors.
+    Verify {
+        /// Manifest files (multi-document YAML, `-` for stdin); none = the live cluster.
+        #[arg(short = 'f', long = "file")]
+        files: Vec<String>,
+    },
     /// The DC's transitions: sequence, phase, actions and their results.
     History {
         /// List every action with its state and rc, and the transition summary.
@@ -174,6 +181,16 @@ fn run() -> Result<()> {
         Cmd::Crds | Cmd::ImportCib { .. } | Cmd::ExportCib { .. } | Cmd::Simulate(_) => {
             offline(cli.cmd)
         }
+        Cmd::Verify { files } if !files.is_empty() => {
+            let mut objects = Vec::new();
+            for f in &files {
+                objects.extend(
+                    manifest::parse_manifests(&read_input(f)?)
+                        .with_context(|| format!("{f}: not valid pacer manifests"))?,
+                );
+            }
+            report(&cli::verify::verify(&objects))
+        }
         cmd => tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -187,6 +204,11 @@ async fn online(connect: ConnectArgs, cmd: Cmd) -> Result<()> {
     let (client, ns) = connect.connect().await?;
     match cmd {
         Cmd::Status(a) => return status(&client, &ns, &a).await,
+        Cmd::Verify { .. } => {
+            let idx = cli::fetch::index(&client, &ns).await?;
+            let objects: Vec<_> = idx.config.values().cloned().collect();
+            return report(&cli::verify::verify(&objects));
+        }
         Cmd::History { verbose, last } => {
             let idx = cli::fetch::index(&client, &ns).await?;
             let ts: Vec<_> = idx.transitions.values().cloned().collect();
@@ -213,6 +235,24 @@ async fn online(connect: ConnectArgs, cmd: Cmd) -> Result<()> {
     };
     println!("{msg}");
     Ok(())
+}
+
+/// Prints findings and exits with crm_verify-like codes (0 clean, 1 warnings, 2 errors).
+fn report(findings: &[cli::verify::Finding]) -> Result<()> {
+    for f in findings {
+        println!("{f}");
+    }
+    let code = cli::verify::exit_code(findings);
+    let (e, w) = findings.iter().fold((0, 0), |(e, w), f| match f.severity {
+        cli::verify::Severity::Error => (e + 1, w),
+        cli::verify::Severity::Warning => (e, w + 1),
+    });
+    if code == 0 {
+        println!("configuration is valid");
+    } else {
+        eprintln!("{e} error(s), {w} warning(s)");
+    }
+    std::process::exit(code)
 }
 
 async fn status(client: &kube::Client, ns: &str, a: &StatusArgs) -> Result<()> {

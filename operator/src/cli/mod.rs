@@ -10,3 +10,4 @@ pub mod node;
 pub mod property;
 pub mod resource;
 pub mod history;
+pub mod verify;
