@@ -246,6 +246,25 @@ pub fn build(cl: &Cluster, fences: &[Fence], changes: &[Change]) -> TransitionGr
 /// the probes its starts must wait for.
 fn probes(cl: &Cluster, changes: &[Change], g: &mut TransitionGraph) -> Vec<Vec<usize>> {
     let mut out: Vec<Vec<usize>> = vec![Vec::new(); cl.resources.len()];
+    // Remote and guest nodes are probed only while their configured connection (and
+    // container) stays up in this transition.
+    let stopping: std::collections::HashSet<usize> = changes
+        .iter()
+        .filter(|c| c.stops() || (c.to.is_none() && c.from.is_some()))
+        .map(|c| c.rsc)
+        .collect();
+    let probe_node: Vec<bool> = cl
+        .nodes
+        .iter()
+        .map(|n| match n.remote_of {
+            None => n.kind != crate::model::NodeKind::Remote,
+            Some(conn) => {
+                !cl.resources[conn].orphan
+                    && !stopping.contains(&conn)
+                    && n.container.is_none_or(|c| !stopping.contains(&c))
+            }
+        })
+        .collect();
     // Anonymous clone instances share their probes: keyed by the first instance.
     let mut shared: std::collections::HashMap<(&str, usize), usize> =
         std::collections::HashMap::new();
@@ -288,7 +307,12 @@ fn probes(cl: &Cluster, changes: &[Change], g: &mut TransitionGraph) -> Vec<Vec<
             .iter()
             .any(|l| l.discovery == crate::model::Discovery::Exclusive);
         for (n, node) in cl.nodes.iter().enumerate() {
-            if !node.online || node.unclean || node.maintenance || res.known_on.contains(&n) {
+            if !node.online
+                || !probe_node[n]
+                || node.unclean
+                || node.maintenance
+                || res.known_on.contains(&n)
+            {
                 continue;
             }
             if (cluster_only && node.kind == crate::model::NodeKind::Remote)

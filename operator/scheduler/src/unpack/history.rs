@@ -594,7 +594,13 @@ pub fn finish_status(cl: &mut Cluster) {
                 None => (false, k.strip_prefix("last-failure-").unwrap_or("")),
             };
             let rid = rest.split('#').next().unwrap_or(rest);
-            let value = crate::score::parse(&v).unwrap_or(0);
+            // fail-count is a score (INFINITY allowed); last-failure is epoch seconds,
+            // which the score parser would clamp to 1000000 (every failure "expired").
+            let value = if is_count {
+                crate::score::parse(&v).unwrap_or(0)
+            } else {
+                v.trim().parse::<i64>().unwrap_or(0)
+            };
             let targets: Vec<usize> = match lookup.by_id.get(rid) {
                 Some(&r) => vec![r],
                 None => lookup.by_config.get(rid).cloned().unwrap_or_default(),
