@@ -334,3 +334,50 @@ fn probes_only_where_the_history_knows_nothing() {
         }
     }
 }
+
+/// Guest nodes (a primitive with `remote-node`): Pacemaker adds the implicit connection
+/// resource `guest1`, "fences" the guest by recovering its failed container, recovers
+/// what ran on the guest in place and restarts the connection after the container.
+/// Expected lines are crm_simulate 2.1.5's on the same CIB.
+#[test]
+fn failed_container_fences_its_guest_and_recovers_in_place() {
+    let xml = include_str!("data/guest-container-failed.xml");
+    let s = pacer_scheduler::schedule(xml, None).expect("valid CIB");
+    let mut got: Vec<String> = s
+        .summary
+        .iter()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "* Fence (reboot) guest1 (resource: vm) 'guest is unclean'",
+            "* Move fence ( n1 -> n2 )",
+            "* Recover app ( guest1 )",
+            "* Recover vm ( n1 )",
+            "* Restart guest1 ( n1 ) due to required vm start",
+        ]
+    );
+    // The guest is fenced without a device action on a real node, and nothing runs
+    // on the guest before its container has started again.
+    let start_vm = s
+        .graph
+        .actions
+        .iter()
+        .find(|a| a.task == Task::Start && a.resource.as_deref() == Some("vm"))
+        .expect("vm starts");
+    let start_conn = s
+        .graph
+        .actions
+        .iter()
+        .find(|a| a.task == Task::Start && a.resource.as_deref() == Some("guest1"))
+        .expect("connection starts");
+    assert!(
+        s.graph
+            .edges
+            .iter()
+            .any(|e| e.before == start_vm.id && e.after == start_conn.id),
+        "the connection starts after its container"
+    );
+}
