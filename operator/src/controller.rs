@@ -61,6 +61,9 @@ pub struct Config {
     pub tick: Duration,
     /// Extra wait past an action's timeout before the DC counts it as timed out.
     pub action_grace: Duration,
+    /// Run the scheduler at least this often even when no input changed: time-based
+    /// decisions (failure-timeout expiry, date rules) have no event (Pacemaker's recheck).
+    pub recheck: Duration,
 }
 
 impl Config {
@@ -74,6 +77,7 @@ impl Config {
             debounce: Duration::from_millis(5),
             tick: Duration::from_millis(500),
             action_grace: Duration::from_secs(5),
+            recheck: Duration::from_secs(5),
         }
     }
 }
@@ -179,7 +183,7 @@ struct Dc {
     /// Inputs of the running transition (spec.inputs).
     engine_inputs: BTreeMap<String, String>,
     /// (config version, status version, membership) at the last scheduler run.
-    planned: Option<(u64, u64, String)>,
+    planned: Option<(u64, u64, String, i64)>,
     /// The cluster as the last scheduler run saw it (for status).
     cluster: Option<Cluster>,
     /// Last configuration error, shown in ClusterProperties.status.
@@ -436,7 +440,13 @@ impl Dc {
                 .map(|(n, m)| format!("{n}={}", m.name()))
                 .collect::<Vec<_>>()
                 .join(",");
-            let key = (idx.config_version, idx.status_version, membership);
+            let recheck_ms = (self.cfg.recheck.as_millis() as i64).max(1);
+            let key = (
+                idx.config_version,
+                idx.status_version,
+                membership,
+                now_ms.div_euclid(recheck_ms),
+            );
             let finished_engine = self
                 .engine
                 .as_ref()

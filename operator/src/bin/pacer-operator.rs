@@ -47,6 +47,10 @@ struct Args {
     debounce_ms: u64,
     #[arg(long, default_value_t = 500)]
     tick_ms: u64,
+    /// Re-run the scheduler at least this often without input changes (failure-timeout
+    /// expiry and date rules have no event).
+    #[arg(long, default_value_t = 5000)]
+    recheck_ms: u64,
     /// Log as JSON lines.
     #[arg(long, env = "PACER_LOG_JSON")]
     log_json: bool,
@@ -91,6 +95,7 @@ async fn main() -> Result<()> {
         cfg.keep_transitions = args.keep_transitions;
         cfg.debounce = Duration::from_millis(args.debounce_ms);
         cfg.tick = Duration::from_millis(args.tick_ms);
+        cfg.recheck = Duration::from_millis(args.recheck_ms);
         info!(namespace = %ns, %identity, "managing cluster");
         handles.push(controller::start(client.clone(), cfg, metrics.clone()));
     }
