@@ -741,10 +741,13 @@ async fn fence_action_runs_the_device_with_secret_credentials_and_records_histor
     let histories: Api<FencingHistory> = Api::namespaced(client.clone(), ns);
     let deadline = Instant::now() + Duration::from_secs(15);
     let record = loop {
-        if let Ok(Some(h)) = histories.get_opt("n2-3").await {
+        // The executor first records the fence as pending, then its result.
+        if let Ok(Some(h)) = histories.get_opt("n2-3").await
+            && h.spec.result != "pending"
+        {
             break h;
         }
-        assert!(Instant::now() < deadline, "no FencingHistory n2-3");
+        assert!(Instant::now() < deadline, "no finished FencingHistory n2-3");
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     agent.abort();
