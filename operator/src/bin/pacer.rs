@@ -45,6 +45,14 @@ enum Cmd {
     },
     /// Run the scheduler on a CIB or on manifests and print what crm_simulate would.
     Simulate(SimulateArgs),
+    /// Convert crm shell configuration (`crm configure show` output) to manifests.
+    ImportCrm {
+        /// crm configuration file, or `-` for standard input.
+        file: String,
+        /// Cluster nodes to declare besides those in `node` statements (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        nodes: Vec<String>,
+    },
     /// The cluster's state as crm_mon shows it (crm_mon -1, pcs status).
     Status(StatusArgs),
     /// Node standby / online / maintenance / ready (crm node …).
@@ -180,6 +188,13 @@ fn run() -> Result<()> {
     match cli.cmd {
         Cmd::Crds | Cmd::ImportCib { .. } | Cmd::ExportCib { .. } | Cmd::Simulate(_) => {
             offline(cli.cmd)
+        }
+        Cmd::ImportCrm { file, nodes } => {
+            let text = read_input(&file)?;
+            let objects = cli::import_crm::import_crm(&text, &nodes)
+                .with_context(|| format!("importing {file}"))?;
+            print!("{}", manifest::to_yaml(&objects)?);
+            Ok(())
         }
         Cmd::Verify { files } if !files.is_empty() => {
             let mut objects = Vec::new();

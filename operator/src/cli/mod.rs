@@ -11,3 +11,4 @@ pub mod property;
 pub mod resource;
 pub mod history;
 pub mod verify;
+pub mod import_crm;
