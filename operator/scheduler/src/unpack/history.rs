@@ -287,6 +287,66 @@ impl Lookup {
 }
 
 pub fn unpack_history(cl: &mut Cluster, st: XNode, _cfg: Option<XNode>, _idx: &IdIndex) {
+    // Remote connections that are only in the history (removed from the configuration)
+    // still name a remote (or, with a container, guest) node until they are stopped.
+    let mut orphan_guests: Vec<(usize, String)> = Vec::new();
+    let entries: Vec<XNode> = children(st, "node_state")
+        .filter_map(|ns| child(ns, "lrm"))
+        .filter_map(|l| child(l, "lrm_resources"))
+        .flat_map(|l| children(l, "lrm_resource"))
+        .filter(|lr| lr.attribute("type") == Some("remote"))
+        .collect();
+    for lr in entries {
+        let (Some(id), Some("ocf"), Some("pacemaker"), Some("remote")) = (
+            lr.attribute("id"),
+            lr.attribute("class"),
+            lr.attribute("provider"),
+            lr.attribute("type"),
+        ) else {
+            continue;
+        };
+        if cl.node_by_name(id).is_some() || cl.resources.iter().any(|r| r.id == id) {
+            if let (Some(c), Some(n)) = (lr.attribute("container"), cl.node_by_name(id))
+                && cl.nodes[n].remote_of.is_none()
+                && !orphan_guests.iter().any(|(x, _)| *x == n)
+            {
+                orphan_guests.push((n, c.to_string()));
+            }
+            continue;
+        }
+        let mut attrs = std::collections::BTreeMap::new();
+        attrs.insert("#uname".to_string(), id.to_string());
+        attrs.insert("#id".to_string(), id.to_string());
+        attrs.insert("#kind".to_string(), "remote".to_string());
+        cl.nodes.push(crate::model::Node {
+            id: id.to_string(),
+            name: id.to_string(),
+            kind: crate::model::NodeKind::Remote,
+            online: false,
+            unclean: false,
+            unclean_reason: String::new(),
+            standby: false,
+            maintenance: false,
+            shutdown: false,
+            attrs,
+            utilization: Default::default(),
+            remote_of: None,
+            container: None,
+        });
+        if let Some(c) = lr.attribute("container") {
+            orphan_guests.push((cl.nodes.len() - 1, c.to_string()));
+        }
+    }
+    unpack_node_histories(cl, st);
+    for (n, c) in orphan_guests {
+        if let Some(r) = cl.resources.iter().position(|r| r.id == c && r.is_primitive()) {
+            cl.nodes[n].container = Some(r);
+            cl.nodes[n].attrs.insert("#kind".into(), "container".into());
+        }
+    }
+}
+
+fn unpack_node_histories(cl: &mut Cluster, st: XNode) {
     let mut lookup = Lookup::new(cl);
     for ns in children(st, "node_state") {
         let node = ns
