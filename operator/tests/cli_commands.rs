@@ -97,18 +97,26 @@ async fn move_ban_clear_create_and_remove_cli_locations() -> Result<()> {
     assert_eq!(l.spec.node, None, "node moved into the rule");
     let rule = &l.spec.rules[0];
     assert_eq!(rule.score.as_ref().map(|s| s.as_str()), Some("INFINITY"));
-    let date = rule.expressions[1].date.as_ref().context("date expression")?;
+    let date = rule.expressions[1]
+        .date
+        .as_ref()
+        .context("date expression")?;
     assert_eq!(date.operation, "lt");
     assert!(date.end.as_deref().is_some_and(|e| e.ends_with('Z')));
 
     // The scheduler honours it: the exported configuration places ip on dl380g5c.
     let out = cli.run(&["resource", "clear", "ip"])?;
-    assert!(out.contains("cli-prefer-ip") && out.contains("cli-ban-ip-on-dl380g5c"), "{out}");
+    assert!(
+        out.contains("cli-prefer-ip") && out.contains("cli-ban-ip-on-dl380g5c"),
+        "{out}"
+    );
     assert!(locs.get_opt("cli-prefer-ip").await?.is_none());
     assert!(locs.get_opt("cli-ban-ip-on-dl380g5c").await?.is_none());
 
     // Unknown names are errors that say what exists.
-    let err = cli.run(&["resource", "move", "nope", "dl380g5c"]).unwrap_err();
+    let err = cli
+        .run(&["resource", "move", "nope", "dl380g5c"])
+        .unwrap_err();
     assert!(format!("{err}").contains("no resource \"nope\""), "{err}");
     let err = cli.run(&["node", "standby", "nope"]).unwrap_err();
     assert!(format!("{err:#}").contains("dl380g5c"), "{err}");
@@ -126,11 +134,17 @@ async fn node_property_and_meta_changes_are_server_side_applies() -> Result<()> 
     cli.run(&["node", "maintenance", "dl380g5c"])?;
     let n = nodes.get("dl380g5c").await?;
     // The second apply keeps what the first one set.
-    assert_eq!((n.spec.standby, n.spec.maintenance), (Some(true), Some(true)));
+    assert_eq!(
+        (n.spec.standby, n.spec.maintenance),
+        (Some(true), Some(true))
+    );
     cli.run(&["node", "online", "dl380g5c"])?;
     cli.run(&["node", "ready", "dl380g5c"])?;
     let n = nodes.get("dl380g5c").await?;
-    assert_eq!((n.spec.standby, n.spec.maintenance), (Some(false), Some(false)));
+    assert_eq!(
+        (n.spec.standby, n.spec.maintenance),
+        (Some(false), Some(false))
+    );
     assert!(managers(&serde_json::to_value(&n)?).contains(&"kubectl-pacer".to_string()));
 
     cli.run(&["maintenance", "on"])?;
@@ -138,21 +152,46 @@ async fn node_property_and_meta_changes_are_server_side_applies() -> Result<()> 
     let p = props.get("cluster").await?;
     let pr = p.spec.properties.clone().unwrap_or_default();
     assert_eq!(pr.get("maintenance-mode").map(String::as_str), Some("true"));
-    assert_eq!(pr.get("cluster-recheck-interval").map(String::as_str), Some("5min"));
+    assert_eq!(
+        pr.get("cluster-recheck-interval").map(String::as_str),
+        Some("5min")
+    );
     // Keys from the manifest are untouched.
     assert_eq!(pr.get("stonith-enabled").map(String::as_str), Some("false"));
     cli.run(&["maintenance", "off"])?;
     cli.run(&["property", "unset", "cluster-recheck-interval"])?;
-    let pr = props.get("cluster").await?.spec.properties.unwrap_or_default();
-    assert_eq!(pr.get("maintenance-mode").map(String::as_str), Some("false"));
+    let pr = props
+        .get("cluster")
+        .await?
+        .spec
+        .properties
+        .unwrap_or_default();
+    assert_eq!(
+        pr.get("maintenance-mode").map(String::as_str),
+        Some("false")
+    );
     assert_eq!(pr.get("cluster-recheck-interval"), None);
 
-    cli.run(&["resource", "meta", "ip", "set", "resource-stickiness", "100"])?;
+    cli.run(&[
+        "resource",
+        "meta",
+        "ip",
+        "set",
+        "resource-stickiness",
+        "100",
+    ])?;
     cli.run(&["resource", "meta", "ip", "set", "migration-threshold", "3"])?;
     let m = prims.get("ip").await?.spec.meta.unwrap_or_default();
-    assert_eq!(m.get("resource-stickiness").map(String::as_str), Some("100"));
+    assert_eq!(
+        m.get("resource-stickiness").map(String::as_str),
+        Some("100")
+    );
     assert_eq!(m.get("migration-threshold").map(String::as_str), Some("3"));
-    assert_eq!(cli.run(&["resource", "meta", "ip", "get", "migration-threshold"])?.trim(), "3");
+    assert_eq!(
+        cli.run(&["resource", "meta", "ip", "get", "migration-threshold"])?
+            .trim(),
+        "3"
+    );
     cli.run(&["resource", "meta", "ip", "unset", "resource-stickiness"])?;
     let m = prims.get("ip").await?.spec.meta.unwrap_or_default();
     assert_eq!(m.get("resource-stickiness"), None);
@@ -165,8 +204,14 @@ async fn status_history_and_the_kubectl_plugin() -> Result<()> {
     let (env, _client, cli) = setup("cli-status").await?;
     // No agents run here: both nodes are offline, the VIP is stopped.
     let text = cli.run(&["status"])?;
-    assert!(text.contains("Node List:\n  * OFFLINE: [ dl380g5c dl380g5d ]"), "{text}");
-    assert!(text.contains("  * ip\t(ocf:heartbeat:IPaddr2):\t Stopped"), "{text}");
+    assert!(
+        text.contains("Node List:\n  * OFFLINE: [ dl380g5c dl380g5d ]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  * ip\t(ocf:heartbeat:IPaddr2):\t Stopped"),
+        "{text}"
+    );
     assert!(text.contains("Current DC: NONE"), "{text}");
     assert!(!text.contains('\x1b'), "no colour when not on a terminal");
     let doc: Value = serde_json::from_str(&cli.run(&["status", "-o", "json"])?)?;
@@ -177,15 +222,26 @@ async fn status_history_and_the_kubectl_plugin() -> Result<()> {
     // As a kubectl plugin: `kubectl pacer …` finds kubectl-pacer on the PATH.
     let dir = tempfile_dir()?;
     std::os::unix::fs::symlink(pacer(), dir.join("kubectl-pacer"))?;
-    let path = format!("{}:{}", dir.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let out = Command::new(env.binary())
         .args(["kubectl", "pacer", "-n", &cli.ns, "status"])
         .env("PATH", &path)
         .env("KUBECONFIG", &cli.kubeconfig)
         .output()?;
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("ip\t(ocf:heartbeat:IPaddr2):\t Stopped"), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("ip\t(ocf:heartbeat:IPaddr2):\t Stopped"),
+        "{stdout}"
+    );
     let help = Command::new(env.binary())
         .args(["kubectl", "pacer", "--help"])
         .env("PATH", &path)

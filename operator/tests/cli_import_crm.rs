@@ -6,10 +6,7 @@
 
 use std::{fs, path::PathBuf, process::Command};
 
-use pacer_operator::{
-    cib::export::export_cib,
-    cli::import_crm::import_crm,
-};
+use pacer_operator::{cib::export::export_cib, cli::import_crm::import_crm};
 
 fn online_states(nodes: &[String]) -> String {
     nodes
@@ -27,7 +24,12 @@ fn with_status(xml: &str, nodes: &[String]) -> String {
     if xml.contains("<status/>") {
         xml.replacen("<status/>", &states, 1)
     } else if let Some(i) = xml.find("<status>") {
-        format!("{}{}{}", &xml[..i], states.trim_end_matches("</status>"), &xml[i + "<status>".len()..])
+        format!(
+            "{}{}{}",
+            &xml[..i],
+            states.trim_end_matches("</status>"),
+            &xml[i + "<status>".len()..]
+        )
     } else {
         xml.replacen("</cib>", &format!("{states}</cib>"), 1)
     }
@@ -80,10 +82,22 @@ fn seed_samples_schedule_as_crmsh_cibs_do() {
     for seed in &seeds {
         let text = fs::read_to_string(seed).unwrap();
         let (oracle, pacer) = compare(&text, &tmp);
-        let name = seed.parent().unwrap().file_name().unwrap().to_string_lossy().to_string();
-        report.push(format!("{name}: {} summary lines, {}", oracle.len(), if pacer == oracle { "same" } else { "DIFFERENT" }));
+        let name = seed
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        report.push(format!(
+            "{name}: {} summary lines, {}",
+            oracle.len(),
+            if pacer == oracle { "same" } else { "DIFFERENT" }
+        ));
         if pacer != oracle {
-            bad.push(format!("{name}\n  crmsh+crm_simulate: {oracle:#?}\n  pacer: {pacer:#?}"));
+            bad.push(format!(
+                "{name}\n  crmsh+crm_simulate: {oracle:#?}\n  pacer: {pacer:#?}"
+            ));
         }
     }
     let _ = fs::remove_dir_all(&tmp);
@@ -94,38 +108,64 @@ fn seed_samples_schedule_as_crmsh_cibs_do() {
 /// (crmsh + crm_simulate, pacer) Transition Summaries for a crm configuration whose
 /// `# nodes: a b` line names the nodes (all online).
 fn compare(text: &str, tmp: &std::path::Path) -> (Vec<String>, Vec<String>) {
-        let nodes: Vec<String> = text
-            .lines()
-            .find_map(|l| l.strip_prefix("# nodes:"))
-            .map(|l| l.split_whitespace().map(String::from).collect())
-            .unwrap_or_default();
-        // pacer: crm text → manifests → CIB → scheduler.
-        let objects = import_crm(&text, &nodes).unwrap_or_else(|e| panic!("{}: {e}", "crm text"));
-        let ours = with_status(&export_cib(&objects).unwrap(), &nodes);
-        let ours_file = tmp.join("pacer.xml");
-        fs::write(&ours_file, &ours).unwrap();
-        let p = Command::new(env!("CARGO_BIN_EXE_pacer"))
-            .args(["simulate", "--xml"])
-            .arg(&ours_file)
-            .args(["-t", "2026-01-01 00:00:00"])
-            .output()
-            .unwrap();
-        let pacer = summary(&String::from_utf8_lossy(&p.stdout));
-        // crmsh: the same text → CIB XML → crm_simulate.
-        let nx: String = nodes.iter().map(|n| format!("<node id=\"{n}\" uname=\"{n}\"/>")).collect();
-        let minimal = tmp.join("minimal.xml");
-        fs::write(&minimal, format!("<cib validate-with=\"pacemaker-3.9\" admin_epoch=\"0\" epoch=\"1\" num_updates=\"0\"><configuration><crm_config/><nodes>{nx}</nodes><resources/><constraints/></configuration><status/></cib>")).unwrap();
-        let script = tmp.join("script.crm");
-        let body: String = text.lines().filter(|l| !l.trim_start().starts_with('#')).map(|l| format!("{l}\n")).collect();
-        fs::write(&script, format!("configure\n{body}show xml\n")).unwrap();
-        let c = Command::new("crm").arg("-f").arg(&script).env("CIB_file", &minimal).output().unwrap();
-        let crm_xml = String::from_utf8_lossy(&c.stdout).to_string();
-        let start = crm_xml.find("<?xml").or_else(|| crm_xml.find("<cib")).unwrap_or_else(|| panic!("{}: crmsh printed no XML: {}", "crm text", String::from_utf8_lossy(&c.stderr)));
-        let theirs_file = tmp.join("crmsh.xml");
-        fs::write(&theirs_file, with_status(&crm_xml[start..], &nodes)).unwrap();
-        let s = Command::new("crm_simulate").arg("-x").arg(&theirs_file).args(["-S", "-t", "2026-01-01 00:00:00"]).output().unwrap();
-        let oracle = summary(&String::from_utf8_lossy(&s.stdout));
-        (oracle, pacer)
+    let nodes: Vec<String> = text
+        .lines()
+        .find_map(|l| l.strip_prefix("# nodes:"))
+        .map(|l| l.split_whitespace().map(String::from).collect())
+        .unwrap_or_default();
+    // pacer: crm text → manifests → CIB → scheduler.
+    let objects = import_crm(text, &nodes).unwrap_or_else(|e| panic!("crm text: {e}"));
+    let ours = with_status(&export_cib(&objects).unwrap(), &nodes);
+    let ours_file = tmp.join("pacer.xml");
+    fs::write(&ours_file, &ours).unwrap();
+    let p = Command::new(env!("CARGO_BIN_EXE_pacer"))
+        .args(["simulate", "--xml"])
+        .arg(&ours_file)
+        .args(["-t", "2026-01-01 00:00:00"])
+        .output()
+        .unwrap();
+    let pacer = summary(&String::from_utf8_lossy(&p.stdout));
+    // crmsh: the same text → CIB XML → crm_simulate.
+    let nx: String = nodes
+        .iter()
+        .map(|n| format!("<node id=\"{n}\" uname=\"{n}\"/>"))
+        .collect();
+    let minimal = tmp.join("minimal.xml");
+    fs::write(&minimal, format!("<cib validate-with=\"pacemaker-3.9\" admin_epoch=\"0\" epoch=\"1\" num_updates=\"0\"><configuration><crm_config/><nodes>{nx}</nodes><resources/><constraints/></configuration><status/></cib>")).unwrap();
+    let script = tmp.join("script.crm");
+    let body: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    fs::write(&script, format!("configure\n{body}show xml\n")).unwrap();
+    let c = Command::new("crm")
+        .arg("-f")
+        .arg(&script)
+        .env("CIB_file", &minimal)
+        .output()
+        .unwrap();
+    let crm_xml = String::from_utf8_lossy(&c.stdout).to_string();
+    let start = crm_xml
+        .find("<?xml")
+        .or_else(|| crm_xml.find("<cib"))
+        .unwrap_or_else(|| {
+            panic!(
+                "{}: crmsh printed no XML: {}",
+                "crm text",
+                String::from_utf8_lossy(&c.stderr)
+            )
+        });
+    let theirs_file = tmp.join("crmsh.xml");
+    fs::write(&theirs_file, with_status(&crm_xml[start..], &nodes)).unwrap();
+    let s = Command::new("crm_simulate")
+        .arg("-x")
+        .arg(&theirs_file)
+        .args(["-S", "-t", "2026-01-01 00:00:00"])
+        .output()
+        .unwrap();
+    let oracle = summary(&String::from_utf8_lossy(&s.stdout));
+    (oracle, pacer)
 }
 
 /// Location rules (S7 idioms: `#uname ne`, `not_defined pingd or pingd lte 0`,

@@ -13,8 +13,7 @@ use pacer_operator::{
 };
 
 fn cases_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/conformance/pacemaker-2.1.5/cases")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/pacemaker-2.1.5/cases")
 }
 
 fn expected(name: &str) -> Option<String> {
@@ -25,7 +24,8 @@ fn expected(name: &str) -> Option<String> {
 }
 
 fn rendered(name: &str) -> Result<String, String> {
-    let xml = fs::read_to_string(cases_dir().join(format!("{name}.xml"))).map_err(|e| e.to_string())?;
+    let xml =
+        fs::read_to_string(cases_dir().join(format!("{name}.xml"))).map_err(|e| e.to_string())?;
     let objects = import_cib(&xml).map_err(|e| format!("import: {e}"))?;
     let input = StatusInput {
         objects,
@@ -67,7 +67,9 @@ fn status_matches_crm_simulate_for_representative_cases() {
         let want = expected(name).expect("case has a status block");
         let got = rendered(name).unwrap_or_else(|e| e);
         if got != want {
-            bad.push(format!("=== {name}\n--- crm_simulate\n{want}--- pacer\n{got}"));
+            bad.push(format!(
+                "=== {name}\n--- crm_simulate\n{want}--- pacer\n{got}"
+            ));
         }
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
@@ -86,7 +88,10 @@ fn status_match_rate_over_the_suite() {
         })
         .collect();
     names.sort();
-    let show: usize = std::env::var("PACER_STATUS_ALL").unwrap().parse().unwrap_or(0);
+    let show: usize = std::env::var("PACER_STATUS_ALL")
+        .unwrap()
+        .parse()
+        .unwrap_or(0);
     let (mut ok, mut shown) = (0, 0);
     let mut failed = Vec::new();
     for name in &names {
@@ -204,7 +209,9 @@ fn failed_actions_match_rate() {
     names.sort();
     let (mut with, mut ok) = (0, 0);
     for name in &names {
-        let Some(want) = crm_mon_failed(name) else { return };
+        let Some(want) = crm_mon_failed(name) else {
+            return;
+        };
         let got = std::panic::catch_unwind(|| pacer_failed(name)).unwrap_or_default();
         if want.is_empty() && got.is_empty() {
             continue;

@@ -17,7 +17,10 @@ use crate::cli::connect::FIELD_MANAGER;
 /// fields only; pacer's CLI never applies list items).
 pub fn owned_intent(obj: &Value, manager: &str) -> Value {
     let mut out = Value::Object(Map::new());
-    let Some(entries) = obj.pointer("/metadata/managedFields").and_then(Value::as_array) else {
+    let Some(entries) = obj
+        .pointer("/metadata/managedFields")
+        .and_then(Value::as_array)
+    else {
         return out;
     };
     for e in entries {
@@ -100,7 +103,13 @@ where
 /// Applies `change` (a partial object body: `{"spec": {...}}`, `null` removes a field the
 /// CLI set) to the object `name` of kind `K`, on top of what `kubectl-pacer` applied
 /// before. `create` allows creating the object; otherwise a missing object is an error.
-pub async fn apply<K>(client: &Client, ns: &str, name: &str, change: Value, create: bool) -> Result<K>
+pub async fn apply<K>(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    change: Value,
+    create: bool,
+) -> Result<K>
 where
     K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
         + std::clone::Clone
@@ -168,8 +177,14 @@ mod tests {
         });
         let mut i = owned_intent(&obj, "kubectl-pacer");
         assert_eq!(i, json!({"spec": {"standby": true, "meta": {"a": "1"}}}));
-        merge(&mut i, &json!({"spec": {"maintenance": true, "meta": {"a": null}}}));
-        assert_eq!(i, json!({"spec": {"standby": true, "maintenance": true, "meta": {}}}));
+        merge(
+            &mut i,
+            &json!({"spec": {"maintenance": true, "meta": {"a": null}}}),
+        );
+        assert_eq!(
+            i,
+            json!({"spec": {"standby": true, "maintenance": true, "meta": {}}})
+        );
         let mut fresh = json!({});
         merge(&mut fresh, &json!({"spec": {"node": null, "rules": [1]}}));
         assert_eq!(fresh, json!({"spec": {"rules": [1]}}));

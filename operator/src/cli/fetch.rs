@@ -49,9 +49,26 @@ macro_rules! config_kinds {
 pub async fn index(client: &Client, ns: &str) -> Result<Index> {
     let mut idx = Index::default();
     config_kinds!(
-        idx, client, ns, Primitive, ResourceTemplate, Group, Clone, Bundle, Location,
-        Colocation, Order, Ticket, ClusterProperties, ResourceDefaults, OperationDefaults, Tag,
-        FencingTopology, Alert, ClusterNode, TicketState
+        idx,
+        client,
+        ns,
+        Primitive,
+        ResourceTemplate,
+        Group,
+        Clone,
+        Bundle,
+        Location,
+        Colocation,
+        Order,
+        Ticket,
+        ClusterProperties,
+        ResourceDefaults,
+        OperationDefaults,
+        Tag,
+        FencingTopology,
+        Alert,
+        ClusterNode,
+        TicketState
     );
     for n in list::<NodeState>(client, ns).await? {
         idx.apply_node_state(n);
@@ -83,9 +100,15 @@ pub fn status_input(idx: &Index, now_ms: i64) -> StatusInput {
     }
     // A node whose agent holds a Lease but has not written its NodeState yet.
     for (node, m) in &members {
-        if *m == Membership::Online && !idx.node_states.values().any(|s| {
-            s.spec.uname.as_deref().unwrap_or(s.metadata.name.as_deref().unwrap_or("")) == node
-        }) {
+        if *m == Membership::Online
+            && !idx.node_states.values().any(|s| {
+                s.spec
+                    .uname
+                    .as_deref()
+                    .unwrap_or(s.metadata.name.as_deref().unwrap_or(""))
+                    == node
+            })
+        {
             let mut ns = NodeState::new(
                 node,
                 NodeStateSpec {

@@ -29,14 +29,21 @@ pub fn render(transitions: &[Transition], verbose: bool, limit: Option<usize>) -
             .filter(|a| matches!(a.state.as_str(), "Failed" | "TimedOut"))
             .count();
         let confirmed = st.confirmed.unwrap_or_else(|| {
-            st.actions.values().filter(|a| a.state == "Confirmed").count() as i64
+            st.actions
+                .values()
+                .filter(|a| a.state == "Confirmed")
+                .count() as i64
         });
         let when = st
             .finished
             .as_ref()
             .map(|f| f.0.strftime("%Y-%m-%d %H:%M:%S").to_string())
             .unwrap_or_default();
-        let reason = st.reason.clone().map(|r| format!(" {r}")).unwrap_or_default();
+        let reason = st
+            .reason
+            .clone()
+            .map(|r| format!(" {r}"))
+            .unwrap_or_default();
         out.push_str(&format!(
             "{:<6} {:<10} {:<9} {:>7} {:>9} {:>6}  {when}{reason}\n",
             t.spec.seq,
@@ -56,10 +63,9 @@ pub fn render(transitions: &[Transition], verbose: bool, limit: Option<usize>) -
                 let what = match (&a.resource, a.task.as_str()) {
                     (Some(r), task) if a.interval_ms > 0 => format!("{r}_{task}_{}", a.interval_ms),
                     (Some(r), task) => format!("{r} {task}"),
-                    (None, task) => format!(
-                        "{task} {}",
-                        a.fence_action.as_deref().unwrap_or_default()
-                    ),
+                    (None, task) => {
+                        format!("{task} {}", a.fence_action.as_deref().unwrap_or_default())
+                    }
                 };
                 let rc = s
                     .and_then(|s| s.rc)
@@ -109,7 +115,12 @@ mod tests {
             st.actions.insert(
                 "0".into(),
                 TransitionActionStatus {
-                    state: if phase == "Complete" { "Confirmed" } else { "Failed" }.into(),
+                    state: if phase == "Complete" {
+                        "Confirmed"
+                    } else {
+                        "Failed"
+                    }
+                    .into(),
                     rc: Some(if phase == "Complete" { 0 } else { 1 }),
                     ..Default::default()
                 },

@@ -154,7 +154,9 @@ fn attrs(line: usize, ws: &[String], r: &mut Rsc, allow_children: bool) -> Resul
                 (_, _) => {
                     return Err(Error::Syntax {
                         line,
-                        message: format!("unexpected {w:?} (expected key=value, params, meta or op)"),
+                        message: format!(
+                            "unexpected {w:?} (expected key=value, params, meta or op)"
+                        ),
                     });
                 }
             },
@@ -177,38 +179,71 @@ fn rule_xml(line: usize, id: &str, head: &str, ws: &[String]) -> Result<String, 
             i += 1;
             continue;
         }
-        let eid = format!("{id}-expression{}", if n == 0 { String::new() } else { format!("-{n}") });
+        let eid = format!(
+            "{id}-expression{}",
+            if n == 0 {
+                String::new()
+            } else {
+                format!("-{n}")
+            }
+        );
         n += 1;
         if w == "defined" || w == "not_defined" {
-            let a = ws.get(i + 1).ok_or_else(|| Error::Syntax { line, message: format!("{w} needs an attribute") })?;
-            exprs.push_str(&format!("<expression id=\"{}\" attribute=\"{}\" operation=\"{w}\"/>", esc(&eid), esc(a)));
+            let a = ws.get(i + 1).ok_or_else(|| Error::Syntax {
+                line,
+                message: format!("{w} needs an attribute"),
+            })?;
+            exprs.push_str(&format!(
+                "<expression id=\"{}\" attribute=\"{}\" operation=\"{w}\"/>",
+                esc(&eid),
+                esc(a)
+            ));
             i += 2;
         } else if w == "date" {
             let (o, v) = (ws.get(i + 1), ws.get(i + 2));
             let (Some(o), Some(v)) = (o, v) else {
-                return Err(Error::Syntax { line, message: "date needs an operation and a date".into() });
+                return Err(Error::Syntax {
+                    line,
+                    message: "date needs an operation and a date".into(),
+                });
             };
             let attr = if o == "gt" { "start" } else { "end" };
-            exprs.push_str(&format!("<date_expression id=\"{}\" operation=\"{}\" {attr}=\"{}\"/>", esc(&eid), esc(o), esc(v)));
+            exprs.push_str(&format!(
+                "<date_expression id=\"{}\" operation=\"{}\" {attr}=\"{}\"/>",
+                esc(&eid),
+                esc(o),
+                esc(v)
+            ));
             i += 3;
         } else {
             let (o, v) = (ws.get(i + 1), ws.get(i + 2));
             let (Some(o), Some(v)) = (o, v) else {
-                return Err(Error::Syntax { line, message: format!("incomplete expression at {w:?}") });
+                return Err(Error::Syntax {
+                    line,
+                    message: format!("incomplete expression at {w:?}"),
+                });
             };
             let (o, ty) = match o.split_once(':') {
                 Some((t, o)) => (o.to_string(), Some(t.to_string())),
                 None => (o.clone(), None),
             };
-            let ty = ty.map(|t| format!(" type=\"{}\"", esc(&t))).unwrap_or_default();
+            let ty = ty
+                .map(|t| format!(" type=\"{}\"", esc(&t)))
+                .unwrap_or_default();
             exprs.push_str(&format!(
                 "<expression id=\"{}\" attribute=\"{}\" operation=\"{}\" value=\"{}\"{ty}/>",
-                esc(&eid), esc(w), esc(&o), esc(v)
+                esc(&eid),
+                esc(w),
+                esc(&o),
+                esc(v)
             ));
             i += 3;
         }
     }
-    Ok(format!("<rule id=\"{}\" {head} boolean-op=\"{op}\">{exprs}</rule>", esc(id)))
+    Ok(format!(
+        "<rule id=\"{}\" {head} boolean-op=\"{op}\">{exprs}</rule>",
+        esc(id)
+    ))
 }
 
 /// crm configure text to CIB XML (configuration only). `nodes` adds node entries for
@@ -223,9 +258,16 @@ pub fn crm_to_cib(text: &str, nodes: &[String]) -> Result<String, Error> {
     let mut order_of: Vec<String> = Vec::new();
     let mut constraints = String::new();
     for (line, ws) in statements(text) {
-        let syntax = |m: &str| Error::Syntax { line, message: m.to_string() };
+        let syntax = |m: &str| Error::Syntax {
+            line,
+            message: m.to_string(),
+        };
         let Some(cmd) = ws.first() else { continue };
-        let rest: Vec<String> = ws[1..].iter().filter(|w| !w.starts_with("$id=")).cloned().collect();
+        let rest: Vec<String> = ws[1..]
+            .iter()
+            .filter(|w| !w.starts_with("$id="))
+            .cloned()
+            .collect();
         match cmd.as_str() {
             "property" | "rsc_defaults" | "op_defaults" => {
                 let target = match cmd.as_str() {
@@ -234,7 +276,8 @@ pub fn crm_to_cib(text: &str, nodes: &[String]) -> Result<String, Error> {
                     _ => &mut op_defaults,
                 };
                 for w in &rest {
-                    let (k, v) = kv(w).ok_or_else(|| syntax(&format!("{cmd}: expected key=value, got {w:?}")))?;
+                    let (k, v) = kv(w)
+                        .ok_or_else(|| syntax(&format!("{cmd}: expected key=value, got {w:?}")))?;
                     target.push((k.to_string(), v.to_string()));
                 }
             }
@@ -262,24 +305,43 @@ pub fn crm_to_cib(text: &str, nodes: &[String]) -> Result<String, Error> {
             "primitive" => {
                 let (id, agent) = match (rest.first(), rest.get(1)) {
                     (Some(i), Some(a)) => (i.clone(), a.clone()),
-                    _ => return Err(syntax("primitive needs an id and an agent (class:provider:type)")),
+                    _ => {
+                        return Err(syntax(
+                            "primitive needs an id and an agent (class:provider:type)",
+                        ));
+                    }
                 };
                 let parts: Vec<&str> = agent.split(':').collect();
                 let head = match parts.as_slice() {
-                    [c, p, t] => format!("class=\"{}\" provider=\"{}\" type=\"{}\"", esc(c), esc(p), esc(t)),
+                    [c, p, t] => format!(
+                        "class=\"{}\" provider=\"{}\" type=\"{}\"",
+                        esc(c),
+                        esc(p),
+                        esc(t)
+                    ),
                     [c, t] => format!("class=\"{}\" type=\"{}\"", esc(c), esc(t)),
                     [t] => format!("class=\"lsb\" type=\"{}\"", esc(t)),
                     _ => return Err(syntax(&format!("bad agent {agent:?}"))),
                 };
-                let mut r = Rsc { xml_head: head, kind: "primitive", ..Default::default() };
+                let mut r = Rsc {
+                    xml_head: head,
+                    kind: "primitive",
+                    ..Default::default()
+                };
                 attrs(line, &rest[2..], &mut r, false)?;
                 order_of.push(id.clone());
                 rscs.insert(id, r);
             }
             "group" | "clone" | "ms" => {
-                let id = rest.first().ok_or_else(|| syntax(&format!("{cmd} needs an id")))?.clone();
+                let id = rest
+                    .first()
+                    .ok_or_else(|| syntax(&format!("{cmd} needs an id")))?
+                    .clone();
                 let mut r = Rsc {
-                    kind: match cmd.as_str() { "group" => "group", _ => "clone" },
+                    kind: match cmd.as_str() {
+                        "group" => "group",
+                        _ => "clone",
+                    },
                     ..Default::default()
                 };
                 attrs(line, &rest[1..], &mut r, true)?;
@@ -316,37 +378,64 @@ pub fn crm_to_cib(text: &str, nodes: &[String]) -> Result<String, Error> {
                     for (k, c) in chunks.iter().enumerate() {
                         let mut c = c.as_slice();
                         let mut rrole = String::new();
-                        if let Some(r) = c.first().and_then(|w| w.strip_prefix("$role=").or_else(|| w.strip_prefix("role="))) {
+                        if let Some(r) = c.first().and_then(|w| {
+                            w.strip_prefix("$role=").or_else(|| w.strip_prefix("role="))
+                        }) {
                             rrole = format!(" role=\"{}\"", esc(r));
                             c = &c[1..];
                         }
-                        let s = c.first().and_then(|w| w.strip_suffix(':')).ok_or_else(|| syntax("rule needs SCORE: before its expressions"))?;
+                        let s = c
+                            .first()
+                            .and_then(|w| w.strip_suffix(':'))
+                            .ok_or_else(|| syntax("rule needs SCORE: before its expressions"))?;
                         let head = match s.parse::<i64>() {
                             Ok(_) => format!("score=\"{}\"{rrole}", esc(&score(s))),
-                            Err(_) if matches!(score(s).as_str(), "INFINITY" | "-INFINITY") => format!("score=\"{}\"{rrole}", score(s)),
+                            Err(_) if matches!(score(s).as_str(), "INFINITY" | "-INFINITY") => {
+                                format!("score=\"{}\"{rrole}", score(s))
+                            }
                             Err(_) => format!("score-attribute=\"{}\"{rrole}", esc(s)),
                         };
-                        let rid = format!("{id}-rule{}", if k == 0 { String::new() } else { format!("-{k}") });
+                        let rid = format!(
+                            "{id}-rule{}",
+                            if k == 0 {
+                                String::new()
+                            } else {
+                                format!("-{k}")
+                            }
+                        );
                         rules.push_str(&rule_xml(line, &rid, &head, &c[1..])?);
                     }
-                    constraints.push_str(&format!("<rsc_location id=\"{}\" rsc=\"{}\"{role}>{rules}</rsc_location>", esc(id), esc(rsc)));
+                    constraints.push_str(&format!(
+                        "<rsc_location id=\"{}\" rsc=\"{}\"{role}>{rules}</rsc_location>",
+                        esc(id),
+                        esc(rsc)
+                    ));
                 } else {
-                    let (Some(s), Some(node)) = (tail.first().and_then(|w| w.strip_suffix(':')), tail.get(1)) else {
+                    let (Some(s), Some(node)) =
+                        (tail.first().and_then(|w| w.strip_suffix(':')), tail.get(1))
+                    else {
                         return Err(syntax("location: expected `SCORE: NODE` or `rule …`"));
                     };
                     constraints.push_str(&format!(
                         "<rsc_location id=\"{}\" rsc=\"{}\"{role} node=\"{}\" score=\"{}\"/>",
-                        esc(id), esc(rsc), esc(node), esc(&score(s))
+                        esc(id),
+                        esc(rsc),
+                        esc(node),
+                        esc(&score(s))
                     ));
                 }
             }
             "colocation" | "collocation" => {
-                let (Some(id), Some(s)) = (rest.first(), rest.get(1).and_then(|w| w.strip_suffix(':'))) else {
+                let (Some(id), Some(s)) =
+                    (rest.first(), rest.get(1).and_then(|w| w.strip_suffix(':')))
+                else {
                     return Err(syntax("colocation needs an id and SCORE:"));
                 };
                 let members: Vec<&String> = rest[2..].iter().filter(|w| !w.contains('=')).collect();
                 let [a, b] = members.as_slice() else {
-                    return Err(syntax("colocation with resource sets is not supported by import-crm yet; use two resources"));
+                    return Err(syntax(
+                        "colocation with resource sets is not supported by import-crm yet; use two resources",
+                    ));
                 };
                 let split = |w: &str| match w.split_once(':') {
                     Some((r, role)) => (r.to_string(), Some(role.to_string())),
@@ -354,20 +443,34 @@ pub fn crm_to_cib(text: &str, nodes: &[String]) -> Result<String, Error> {
                 };
                 let (ra, rola) = split(a);
                 let (rb, rolb) = split(b);
-                let mut x = format!("<rsc_colocation id=\"{}\" score=\"{}\" rsc=\"{}\" with-rsc=\"{}\"", esc(id), esc(&score(s)), esc(&ra), esc(&rb));
-                if let Some(r) = rola { x.push_str(&format!(" rsc-role=\"{}\"", esc(&r))); }
-                if let Some(r) = rolb { x.push_str(&format!(" with-rsc-role=\"{}\"", esc(&r))); }
+                let mut x = format!(
+                    "<rsc_colocation id=\"{}\" score=\"{}\" rsc=\"{}\" with-rsc=\"{}\"",
+                    esc(id),
+                    esc(&score(s)),
+                    esc(&ra),
+                    esc(&rb)
+                );
+                if let Some(r) = rola {
+                    x.push_str(&format!(" rsc-role=\"{}\"", esc(&r)));
+                }
+                if let Some(r) = rolb {
+                    x.push_str(&format!(" with-rsc-role=\"{}\"", esc(&r)));
+                }
                 x.push_str("/>");
                 constraints.push_str(&x);
             }
             "order" => {
-                let (Some(id), Some(s)) = (rest.first(), rest.get(1).and_then(|w| w.strip_suffix(':'))) else {
+                let (Some(id), Some(s)) =
+                    (rest.first(), rest.get(1).and_then(|w| w.strip_suffix(':')))
+                else {
                     return Err(syntax("order needs an id and SCORE: or KIND:"));
                 };
                 let opts: Vec<&String> = rest[2..].iter().filter(|w| w.contains('=')).collect();
                 let members: Vec<&String> = rest[2..].iter().filter(|w| !w.contains('=')).collect();
                 let [a, b] = members.as_slice() else {
-                    return Err(syntax("order with resource sets is not supported by import-crm yet; use two resources"));
+                    return Err(syntax(
+                        "order with resource sets is not supported by import-crm yet; use two resources",
+                    ));
                 };
                 let split = |w: &str| match w.split_once(':') {
                     Some((r, act)) => (r.to_string(), Some(act.to_string())),
@@ -383,9 +486,18 @@ pub fn crm_to_cib(text: &str, nodes: &[String]) -> Result<String, Error> {
                     }
                     _ => format!("score=\"{}\"", esc(&score(s))),
                 };
-                let mut x = format!("<rsc_order id=\"{}\" {kindattr} first=\"{}\" then=\"{}\"", esc(id), esc(&ra), esc(&rb));
-                if let Some(a) = acta { x.push_str(&format!(" first-action=\"{}\"", esc(&a))); }
-                if let Some(a) = actb { x.push_str(&format!(" then-action=\"{}\"", esc(&a))); }
+                let mut x = format!(
+                    "<rsc_order id=\"{}\" {kindattr} first=\"{}\" then=\"{}\"",
+                    esc(id),
+                    esc(&ra),
+                    esc(&rb)
+                );
+                if let Some(a) = acta {
+                    x.push_str(&format!(" first-action=\"{}\"", esc(&a)));
+                }
+                if let Some(a) = actb {
+                    x.push_str(&format!(" then-action=\"{}\"", esc(&a)));
+                }
                 for o in opts {
                     if let Some((k, v)) = kv(o) {
                         x.push_str(&format!(" {}=\"{}\"", esc(k), esc(v)));
@@ -394,7 +506,11 @@ pub fn crm_to_cib(text: &str, nodes: &[String]) -> Result<String, Error> {
                 x.push_str("/>");
                 constraints.push_str(&x);
             }
-            other => return Err(syntax(&format!("{other:?} is not a crm configure statement import-crm knows"))),
+            other => {
+                return Err(syntax(&format!(
+                    "{other:?} is not a crm configure statement import-crm knows"
+                )));
+            }
         }
     }
     // Resources: primitives inside groups, groups/primitives inside clones.
@@ -404,19 +520,44 @@ pub fn crm_to_cib(text: &str, nodes: &[String]) -> Result<String, Error> {
     }
     fn render(id: &str, rscs: &BTreeMap<String, Rsc>, out: &mut String) -> Result<(), Error> {
         let Some(r) = rscs.get(id) else {
-            return Err(Error::Syntax { line: 0, message: format!("unknown resource {id:?}") });
+            return Err(Error::Syntax {
+                line: 0,
+                message: format!("unknown resource {id:?}"),
+            });
         };
         match r.kind {
             "primitive" => {
                 out.push_str(&format!("<primitive id=\"{}\" {}>", esc(id), r.xml_head));
-                out.push_str(&nvpairs("instance_attributes", "", &format!("{id}-instance_attributes"), &r.params));
-                out.push_str(&nvpairs("meta_attributes", "", &format!("{id}-meta_attributes"), &r.meta));
+                out.push_str(&nvpairs(
+                    "instance_attributes",
+                    "",
+                    &format!("{id}-instance_attributes"),
+                    &r.params,
+                ));
+                out.push_str(&nvpairs(
+                    "meta_attributes",
+                    "",
+                    &format!("{id}-meta_attributes"),
+                    &r.meta,
+                ));
                 if !r.ops.is_empty() {
                     out.push_str("<operations>");
                     for (name, a) in &r.ops {
-                        let interval = a.iter().find(|(k, _)| k == "interval").map_or("0s".to_string(), |(_, v)| v.clone());
-                        let norm = if interval.chars().all(|c| c.is_ascii_digit()) { format!("{interval}s") } else { interval.clone() };
-                        out.push_str(&format!("<op id=\"{}\" name=\"{}\" interval=\"{}\"", esc(&format!("{id}-{name}-{norm}")), esc(name), esc(&interval)));
+                        let interval = a
+                            .iter()
+                            .find(|(k, _)| k == "interval")
+                            .map_or("0s".to_string(), |(_, v)| v.clone());
+                        let norm = if interval.chars().all(|c| c.is_ascii_digit()) {
+                            format!("{interval}s")
+                        } else {
+                            interval.clone()
+                        };
+                        out.push_str(&format!(
+                            "<op id=\"{}\" name=\"{}\" interval=\"{}\"",
+                            esc(&format!("{id}-{name}-{norm}")),
+                            esc(name),
+                            esc(&interval)
+                        ));
                         for (k, v) in a.iter().filter(|(k, _)| k != "interval") {
                             out.push_str(&format!(" {}=\"{}\"", esc(k), esc(v)));
                         }
@@ -429,7 +570,12 @@ pub fn crm_to_cib(text: &str, nodes: &[String]) -> Result<String, Error> {
             kind => {
                 let tag = if kind == "group" { "group" } else { "clone" };
                 out.push_str(&format!("<{tag} id=\"{}\">", esc(id)));
-                out.push_str(&nvpairs("meta_attributes", "", &format!("{id}-meta_attributes"), &r.meta));
+                out.push_str(&nvpairs(
+                    "meta_attributes",
+                    "",
+                    &format!("{id}-meta_attributes"),
+                    &r.meta,
+                ));
                 for c in &r.children {
                     render(c, rscs, out)?;
                 }
@@ -457,13 +603,15 @@ pub fn crm_to_cib(text: &str, nodes: &[String]) -> Result<String, Error> {
             nvpairs("instance_attributes", "", &format!("nodes-{n}"), &attrs)
         ));
     }
-    let mut crm_config = nvpairs("cluster_property_set", "", "cib-bootstrap-options", &props);
-    crm_config = crm_config.replace("id=\"cib-bootstrap-options-", "id=\"cib-bootstrap-options-");
+    let crm_config = nvpairs("cluster_property_set", "", "cib-bootstrap-options", &props);
     let defaults = |tag: &str, setid: &str, pairs: &[(String, String)]| {
         if pairs.is_empty() {
             String::new()
         } else {
-            format!("<{tag}>{}</{tag}>", nvpairs("meta_attributes", "", setid, pairs))
+            format!(
+                "<{tag}>{}</{tag}>",
+                nvpairs("meta_attributes", "", setid, pairs)
+            )
         }
     };
     Ok(format!(

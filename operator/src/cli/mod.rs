@@ -2,13 +2,13 @@
 //! and converters live next to the code that talks to the API server, so tests can drive
 //! them without a cluster.
 
-pub mod status;
+pub mod apply;
 pub mod connect;
 pub mod fetch;
-pub mod apply;
+pub mod history;
+pub mod import_crm;
 pub mod node;
 pub mod property;
 pub mod resource;
-pub mod history;
+pub mod status;
 pub mod verify;
-pub mod import_crm;

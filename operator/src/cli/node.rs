@@ -25,7 +25,8 @@ pub enum NodeCmd {
 pub fn node_object(idx: &Index, node: &str) -> Option<String> {
     idx.config.values().find_map(|o| match o {
         Object::ClusterNode(n)
-            if n.metadata.name.as_deref() == Some(node) || n.spec.uname.as_deref() == Some(node) =>
+            if n.metadata.name.as_deref() == Some(node)
+                || n.spec.uname.as_deref() == Some(node) =>
         {
             n.metadata.name.clone()
         }
@@ -47,5 +48,7 @@ pub async fn run(client: &Client, ns: &str, idx: &Index, cmd: &NodeCmd) -> Resul
         );
     };
     apply::<ClusterNode>(client, ns, &name, json!({"spec": {field: value}}), false).await?;
-    Ok(format!("node {node} is now {words} (ClusterNode/{name} spec.{field}={value})"))
+    Ok(format!(
+        "node {node} is now {words} (ClusterNode/{name} spec.{field}={value})"
+    ))
 }

@@ -25,11 +25,23 @@ pub fn properties_object(idx: &Index) -> String {
 }
 
 /// Sets (`Some`) or removes (`None`) a cluster property.
-pub async fn set(client: &Client, ns: &str, idx: &Index, key: &str, value: Option<&str>) -> Result<String> {
+pub async fn set(
+    client: &Client,
+    ns: &str,
+    idx: &Index,
+    key: &str,
+    value: Option<&str>,
+) -> Result<String> {
     let name = properties_object(idx);
     let v = value.map_or(Value::Null, |v| json!(v));
-    apply::<ClusterProperties>(client, ns, &name, json!({"spec": {"properties": {key: v}}}), true)
-        .await?;
+    apply::<ClusterProperties>(
+        client,
+        ns,
+        &name,
+        json!({"spec": {"properties": {key: v}}}),
+        true,
+    )
+    .await?;
     Ok(match value {
         Some(v) => format!("property {key}={v} (ClusterProperties/{name})"),
         None => format!("property {key} removed (ClusterProperties/{name})"),

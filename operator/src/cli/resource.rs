@@ -17,8 +17,7 @@ use crate::{
     cib::{Object, names::dns_name},
     cli::{
         apply::{apply, delete},
-        fetch,
-        status,
+        fetch, status,
     },
     index::Index,
 };
@@ -81,7 +80,10 @@ pub enum MetaOp {
 pub fn resource_object(idx: &Index, rsc: &str) -> Option<(&'static str, String)> {
     let mut by_name = None;
     for o in idx.config.values() {
-        if !matches!(o, Object::Primitive(_) | Object::Group(_) | Object::Clone(_) | Object::Bundle(_)) {
+        if !matches!(
+            o,
+            Object::Primitive(_) | Object::Group(_) | Object::Clone(_) | Object::Bundle(_)
+        ) {
             continue;
         }
         let v = o.to_json().ok()?;
@@ -101,14 +103,20 @@ fn cib_id(idx: &Index, kind: &'static str, name: &str) -> String {
     idx.config
         .get(&(kind, name.to_string()))
         .and_then(|o| o.to_json().ok())
-        .and_then(|v| v.pointer("/spec/id").and_then(Value::as_str).map(String::from))
+        .and_then(|v| {
+            v.pointer("/spec/id")
+                .and_then(Value::as_str)
+                .map(String::from)
+        })
         .unwrap_or_else(|| name.to_string())
 }
 
 /// Seconds of an ISO 8601 duration (PnDTnHnMnS, PnW) or `30s` / `30m` / `2h` / `1d`.
 pub fn parse_lifetime(s: &str) -> Result<i64> {
     let t = s.trim();
-    let bad = || anyhow::anyhow!("--lifetime {s:?}: give an ISO 8601 duration (PT1H, P1D) or 30m / 2h / 1d");
+    let bad = || {
+        anyhow::anyhow!("--lifetime {s:?}: give an ISO 8601 duration (PT1H, P1D) or 30m / 2h / 1d")
+    };
     if let Some(rest) = t.strip_prefix('P') {
         let (mut total, mut num, mut in_time) = (0i64, String::new(), false);
         for c in rest.chars() {
@@ -198,7 +206,12 @@ pub fn constraint_spec(
 }
 
 fn is_cli_constraint(l: &Location, rsc: &str, node: Option<&str>) -> bool {
-    let id = l.spec.id.clone().or_else(|| l.metadata.name.clone()).unwrap_or_default();
+    let id = l
+        .spec
+        .id
+        .clone()
+        .or_else(|| l.metadata.name.clone())
+        .unwrap_or_default();
     let prefer = id == format!("cli-prefer-{rsc}");
     let ban = match node {
         Some(n) => id == format!("cli-ban-{rsc}-on-{n}"),
@@ -236,8 +249,18 @@ pub async fn run(client: &Client, ns: &str, idx: &Index, cmd: &ResourceCmd) -> R
         })
     };
     match cmd {
-        ResourceCmd::Move { rsc, node, lifetime, promoted }
-        | ResourceCmd::Ban { rsc, node, lifetime, promoted } => {
+        ResourceCmd::Move {
+            rsc,
+            node,
+            lifetime,
+            promoted,
+        }
+        | ResourceCmd::Ban {
+            rsc,
+            node,
+            lifetime,
+            promoted,
+        } => {
             let is_move = matches!(cmd, ResourceCmd::Move { .. });
             let (kind, name) = find(rsc)?;
             let id = cib_id(idx, kind, &name);
@@ -251,9 +274,12 @@ pub async fn run(client: &Client, ns: &str, idx: &Index, cmd: &ResourceCmd) -> R
                     bail!("no ClusterNode {node:?} in namespace {ns}");
                 }
                 let cid = format!("cli-prefer-{id}");
-                let spec = constraint_spec(&cid, &id, node, "INFINITY", role.or(Some("Started")), until);
+                let spec =
+                    constraint_spec(&cid, &id, node, "INFINITY", role.or(Some("Started")), until);
                 let obj = locate(client, ns, &cid, spec).await?;
-                return Ok(format!("{id} prefers {node}: Location/{obj} ({cid}, score INFINITY)"));
+                return Ok(format!(
+                    "{id} prefers {node}: Location/{obj} ({cid}, score INFINITY)"
+                ));
             }
             let targets = match node {
                 Some(n) => vec![n.clone()],
@@ -263,7 +289,10 @@ pub async fn run(client: &Client, ns: &str, idx: &Index, cmd: &ResourceCmd) -> R
                         bail!("{id} is not active anywhere: give the NODE to ban it from");
                     }
                     if active.len() > 1 && is_move {
-                        bail!("{id} is active on {}: give the NODE to move it to", active.join(", "));
+                        bail!(
+                            "{id} is active on {}: give the NODE to move it to",
+                            active.join(", ")
+                        );
                     }
                     active
                 }
@@ -273,7 +302,9 @@ pub async fn run(client: &Client, ns: &str, idx: &Index, cmd: &ResourceCmd) -> R
                 let cid = format!("cli-ban-{id}-on-{n}");
                 let spec = constraint_spec(&cid, &id, &n, "-INFINITY", role, until);
                 let obj = locate(client, ns, &cid, spec).await?;
-                out.push(format!("{id} banned from {n}: Location/{obj} ({cid}, score -INFINITY)"));
+                out.push(format!(
+                    "{id} banned from {n}: Location/{obj} ({cid}, score -INFINITY)"
+                ));
             }
             Ok(out.join("\n"))
         }
@@ -319,7 +350,10 @@ pub async fn run(client: &Client, ns: &str, idx: &Index, cmd: &ResourceCmd) -> R
             set_meta(client, ns, kind, &name, key, value.clone()).await?;
             Ok(match value {
                 Value::Null => format!("{kind}/{name}: meta {key} removed"),
-                v => format!("{kind}/{name}: meta {key}={}", v.as_str().unwrap_or_default()),
+                v => format!(
+                    "{kind}/{name}: meta {key}={}",
+                    v.as_str().unwrap_or_default()
+                ),
             })
         }
         ResourceCmd::Restart { rsc, timeout } => {
@@ -336,7 +370,9 @@ pub async fn run(client: &Client, ns: &str, idx: &Index, cmd: &ResourceCmd) -> R
                     break;
                 }
                 if std::time::Instant::now() > deadline {
-                    bail!("{id} did not stop within {timeout}s; it stays target-role=Stopped (`kubectl pacer resource meta {id} unset target-role` to start it)");
+                    bail!(
+                        "{id} did not stop within {timeout}s; it stays target-role=Stopped (`kubectl pacer resource meta {id} unset target-role` to start it)"
+                    );
                 }
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
@@ -351,7 +387,14 @@ pub async fn run(client: &Client, ns: &str, idx: &Index, cmd: &ResourceCmd) -> R
     }
 }
 
-async fn set_meta(client: &Client, ns: &str, kind: &str, name: &str, key: &str, value: Value) -> Result<()> {
+async fn set_meta(
+    client: &Client,
+    ns: &str,
+    kind: &str,
+    name: &str,
+    key: &str,
+    value: Value,
+) -> Result<()> {
     let change = json!({"spec": {"meta": {key: value}}});
     match kind {
         "Primitive" => drop(apply::<Primitive>(client, ns, name, change, false).await?),

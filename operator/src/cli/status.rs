@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use pacer_crds::{LrmOperation, NodeState, Transition};
-use pacer_scheduler::model::{Cluster, Kind, NodeKind, OnFail, RscIdx, Role};
+use pacer_scheduler::model::{Cluster, Kind, NodeKind, OnFail, Role, RscIdx};
 use serde::Serialize;
 
 use crate::cib::{Object, export::export_cib};
@@ -102,7 +102,11 @@ pub fn render(input: &StatusInput, opts: &RenderOptions) -> Result<String, Error
     }
     out.push('\n');
     let pending = pending_ops(&input.objects);
-    out.push_str(&format_block(&node_lines(&cl, &nodes_with_state(&input.objects)), 0, &paint));
+    out.push_str(&format_block(
+        &node_lines(&cl, &nodes_with_state(&input.objects)),
+        0,
+        &paint,
+    ));
     out.push('\n');
     out.push_str(&format_block(&resource_lines(&cl, &pending), 0, &paint));
     if opts.operations {
@@ -130,9 +134,17 @@ pub fn render(input: &StatusInput, opts: &RenderOptions) -> Result<String, Error
 pub fn cluster_status_block(input: &StatusInput) -> Result<String, Error> {
     let cl = &cluster_of(input)?;
     let paint = Paint(false);
-    let mut out = format_block(&node_lines(cl, &nodes_with_state(&input.objects)), 1, &paint);
+    let mut out = format_block(
+        &node_lines(cl, &nodes_with_state(&input.objects)),
+        1,
+        &paint,
+    );
     out.push('\n');
-    out.push_str(&format_block(&resource_lines(cl, &pending_ops(&input.objects)), 1, &paint));
+    out.push_str(&format_block(
+        &resource_lines(cl, &pending_ops(&input.objects)),
+        1,
+        &paint,
+    ));
     Ok(out)
 }
 
@@ -247,9 +259,12 @@ fn health(cl: &Cluster, n: &pacer_scheduler::model::Node) -> Option<&'static str
 }
 
 fn runs_something(cl: &Cluster, node: usize) -> bool {
-    cl.resources
-        .iter()
-        .any(|r| r.is_primitive() && r.status.iter().any(|s| s.node == node && s.role.is_active()))
+    cl.resources.iter().any(|r| {
+        r.is_primitive()
+            && r.status
+                .iter()
+                .any(|s| s.node == node && s.role.is_active())
+    })
 }
 
 /// "Node List:" with crm_mon's per-node lines and the folded Online/OFFLINE lists.
@@ -310,7 +325,14 @@ fn node_lines(cl: &Cluster, with_state: &BTreeSet<String>) -> Lines {
             }
         }
     }
-    for key in ["Online", "OFFLINE", "RemoteOnline", "RemoteOFFLINE", "GuestOnline", "GuestOFFLINE"] {
+    for key in [
+        "Online",
+        "OFFLINE",
+        "RemoteOnline",
+        "RemoteOFFLINE",
+        "GuestOnline",
+        "GuestOFFLINE",
+    ] {
         if let Some(v) = lists.get_mut(key) {
             v.sort();
             out.push((1, format!("{key}: [ {} ]", v.join(" "))));
@@ -379,7 +401,14 @@ fn disabled(cl: &Cluster, r: RscIdx) -> bool {
     }
 }
 
-fn rsc_lines(cl: &Cluster, r: RscIdx, depth: usize, anon: bool, pending: &Pending, out: &mut Lines) {
+fn rsc_lines(
+    cl: &Cluster,
+    r: RscIdx,
+    depth: usize,
+    anon: bool,
+    pending: &Pending,
+    out: &mut Lines,
+) {
     let res = &cl.resources[r];
     match res.kind {
         Kind::Primitive { .. } => out.push((depth, primitive_line(cl, r, anon, pending))),
@@ -461,14 +490,14 @@ fn primitive_line(cl: &Cluster, r: RscIdx, anon: bool, pending: &Pending) -> Str
     if disabled(cl, r) && !res.orphan {
         flags.push("disabled".into());
     }
-    let blocked = res
+    let blocked = res.status.iter().any(|s| {
+        s.failed
+            && (s.on_fail == Some(OnFail::Block) || s.stop_failed)
+            && !cl.options.stonith_enabled
+    }) || res
         .status
         .iter()
-        .any(|s| s.failed && (s.on_fail == Some(OnFail::Block) || s.stop_failed) && !cl.options.stonith_enabled)
-        || res
-            .status
-            .iter()
-            .any(|s| s.failed && s.on_fail == Some(OnFail::Block));
+        .any(|s| s.failed && s.on_fail == Some(OnFail::Block));
     if blocked {
         flags.push("blocked".into());
     } else if !res.managed {
@@ -490,7 +519,10 @@ fn primitive_line(cl: &Cluster, r: RscIdx, anon: bool, pending: &Pending) -> Str
             format!("{role_text} {}{unclean}{}", n.name, flag_text(&flags))
         }
         _ => {
-            let names: Vec<&str> = active.iter().map(|s| cl.nodes[s.node].name.as_str()).collect();
+            let names: Vec<&str> = active
+                .iter()
+                .map(|s| cl.nodes[s.node].name.as_str())
+                .collect();
             format!("{role_text}{} [ {} ]", flag_text(&flags), names.join(" "))
         }
     };
@@ -643,7 +675,11 @@ fn clone_lines(cl: &Cluster, r: RscIdx, depth: usize, pending: &Pending, out: &m
     };
     let stopped = idle(false);
     if !stopped.is_empty() {
-        let label = if disabled(cl, r) { "Stopped (disabled)" } else { "Stopped" };
+        let label = if disabled(cl, r) {
+            "Stopped (disabled)"
+        } else {
+            "Stopped"
+        };
         out.push((depth + 1, format!("{label}: [ {} ]", stopped.join(" "))));
     }
     let missing = idle(true);
@@ -658,7 +694,9 @@ fn clone_lines(cl: &Cluster, r: RscIdx, depth: usize, pending: &Pending, out: &m
 // ---------------------------------------------------------------- history
 
 fn num(s: &Option<String>) -> i64 {
-    s.as_deref().and_then(|x| x.trim().parse().ok()).unwrap_or(0)
+    s.as_deref()
+        .and_then(|x| x.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 fn ocf_rc_text(rc: i64) -> &'static str {
@@ -762,7 +800,8 @@ pub fn failed_action_lines(objects: &[Object]) -> Lines {
                 };
                 let reason = op.exit_reason.as_deref().filter(|r| !r.is_empty());
                 let mut line = if status == 0 {
-                    let mut l = format!("{} {action} on {node} returned '{}'", r.id, ocf_rc_text(rc));
+                    let mut l =
+                        format!("{} {action} on {node} returned '{}'", r.id, ocf_rc_text(rc));
                     if let Some(reason) = reason {
                         l.push_str(&format!(" ({reason})"));
                     }
@@ -833,7 +872,11 @@ pub fn operation_lines(objects: &[Object], cl: &Cluster) -> Lines {
                 let th = cl.resources[ri].migration_threshold;
                 head.push_str(&format!(
                     ": migration-threshold={}",
-                    if th >= 1_000_000 { "1000000".to_string() } else { th.to_string() }
+                    if th >= 1_000_000 {
+                        "1000000".to_string()
+                    } else {
+                        th.to_string()
+                    }
                 ));
             } else {
                 head.push(':');
@@ -935,7 +978,10 @@ pub fn pending_lines(objects: &[Object], transitions: &[Transition]) -> Lines {
                 if seen.contains(&(key.clone(), a.node.clone())) {
                     continue;
                 }
-                out.push((1, format!("{key} on {}: dispatched ({name}:{})", a.node, a.id)));
+                out.push((
+                    1,
+                    format!("{key} on {}: dispatched ({name}:{})", a.node, a.id),
+                ));
             }
         }
     }

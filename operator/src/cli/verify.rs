@@ -62,12 +62,21 @@ pub fn exit_code(findings: &[Finding]) -> i32 {
 fn cib_id(o: &Object) -> String {
     o.to_json()
         .ok()
-        .and_then(|v| v.pointer("/spec/id").and_then(Value::as_str).map(String::from))
+        .and_then(|v| {
+            v.pointer("/spec/id")
+                .and_then(Value::as_str)
+                .map(String::from)
+        })
         .unwrap_or_else(|| o.name())
 }
 
 fn is_false(v: Option<&String>) -> bool {
-    v.is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "false" | "no" | "off" | "0" | "n"))
+    v.is_some_and(|v| {
+        matches!(
+            v.to_ascii_lowercase().as_str(),
+            "false" | "no" | "off" | "0" | "n"
+        )
+    })
 }
 
 /// All findings for a configuration.
@@ -90,7 +99,10 @@ pub fn verify(objects: &[Object]) -> Vec<Finding> {
     let mut nodes: BTreeSet<String> = BTreeSet::new();
     for o in objects {
         match o {
-            Object::Primitive(_) | Object::Group(_) | Object::Clone(_) | Object::Bundle(_)
+            Object::Primitive(_)
+            | Object::Group(_)
+            | Object::Clone(_)
+            | Object::Bundle(_)
             | Object::ResourceTemplate(_) => {
                 let id = cib_id(o);
                 if let Some(prev) = ids.insert(id.clone(), label(o)) {
@@ -149,12 +161,16 @@ pub fn verify(objects: &[Object]) -> Vec<Finding> {
                         fix: "set class (ocf, lsb, systemd, stonith), provider and type, or a template".into(),
                     });
                 }
-                if s.template.is_none() && s.operations_ref.is_none() && !s.operations.iter().any(|op| op.name == "monitor") {
+                if s.template.is_none()
+                    && s.operations_ref.is_none()
+                    && !s.operations.iter().any(|op| op.name == "monitor")
+                {
                     more.push(Finding {
                         severity: Severity::Warning,
                         object: label(o),
                         field: Some("spec.operations".into()),
-                        message: "no monitor operation: a failure of this resource goes unnoticed".into(),
+                        message: "no monitor operation: a failure of this resource goes unnoticed"
+                            .into(),
                         fix: "add `- {name: monitor, interval: 10s}`".into(),
                     });
                 }
@@ -193,20 +209,31 @@ pub fn verify(objects: &[Object]) -> Vec<Finding> {
                             object: label(o),
                             field: Some("spec.node".into()),
                             message: format!("node {n:?} is not a ClusterNode"),
-                            fix: format!("use one of {}", nodes.iter().cloned().collect::<Vec<_>>().join(", ")),
+                            fix: format!(
+                                "use one of {}",
+                                nodes.iter().cloned().collect::<Vec<_>>().join(", ")
+                            ),
                         });
                     }
                     if let (Some(r), Some(s)) = (&l.spec.resource, &l.spec.score) {
                         location_scores
                             .entry((r.clone(), n.clone()))
                             .or_default()
-                            .push(s.as_str().to_ascii_uppercase().trim_start_matches('+').to_string());
+                            .push(
+                                s.as_str()
+                                    .to_ascii_uppercase()
+                                    .trim_start_matches('+')
+                                    .to_string(),
+                            );
                     }
                 }
             }
             Object::Colocation(c) => {
                 score_check(o, "spec.score", &c.spec.score, &mut more);
-                for (f, r) in [("spec.resource", &c.spec.resource), ("spec.withResource", &c.spec.with_resource)] {
+                for (f, r) in [
+                    ("spec.resource", &c.spec.resource),
+                    ("spec.withResource", &c.spec.with_resource),
+                ] {
                     if let Some(r) = r {
                         refs.push((label(o), f, r.clone()));
                     }
@@ -332,6 +359,6 @@ pub fn verify(objects: &[Object]) -> Vec<Finding> {
             }),
         },
     }
-    out.sort_by(|a, b| b.severity.cmp(&a.severity));
+    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
     out
 }
