@@ -597,9 +597,10 @@ impl Dc {
             let Ok(idx) = self.index.lock() else { return };
             // Deriving every resource's status is the costly part of an idle tick: skip it
             // while nothing it reads has changed (and the last writes all succeeded).
+            let membership = idx.membership(Self::now_ms(), self.cfg.node_lease_seconds);
             let key = status_key(
                 &idx,
-                &idx.membership(Self::now_ms(), self.cfg.node_lease_seconds),
+                &membership,
                 self.engine.as_ref(),
                 self.config_error.as_deref(),
             );
@@ -615,7 +616,6 @@ impl Dc {
                 Object::ClusterProperties(p) => Some(p.clone()),
                 _ => None,
             });
-            let membership = idx.membership(Self::now_ms(), self.cfg.node_lease_seconds);
             let online = membership
                 .values()
                 .filter(|m| **m == Membership::Online)
