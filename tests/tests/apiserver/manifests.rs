@@ -38,6 +38,17 @@ async fn dry_run_file(env: &TestEnv, file: &Path) -> Result<Option<Option<String
             .parent()
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_default();
+        // Overlays put objects in namespaces they also create (deploy/overlays/*).
+        let rendered = env.kubectl(&["kustomize", &parent]).await?;
+        if rendered.success {
+            let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&rendered.stdout)
+                .with_context(|| format!("parsing `kubectl kustomize {parent}`"))?;
+            for d in &docs {
+                if let Some(ns) = d["metadata"]["namespace"].as_str() {
+                    ensure_namespace(env, ns).await?;
+                }
+            }
+        }
         env.kubectl(&["apply", "--dry-run=server", "-k", &parent])
             .await?
     } else {
