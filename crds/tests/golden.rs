@@ -1,5 +1,7 @@
 //! deploy/crds/*.yaml must equal what the types generate. Regenerate with
 //! `UPDATE_GOLDEN=1 cargo test -p pacer-crds --test golden` (or `crdgen --dir deploy/crds`).
+//! deploy/crds/kustomization.yaml is not generated: a new kind must be added there by hand
+//! (tests/tests/apiserver/manifests.rs fails until it is).
 
 use std::{collections::BTreeSet, fs, path::PathBuf};
 
@@ -27,7 +29,8 @@ fn committed_crd_yaml_is_current() {
         .map(|rd| {
             rd.filter_map(|e| e.ok())
                 .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.ends_with(".yaml"))
+                // The hand-written kustomization.yaml that lists the CRDs for kubectl -k.
+                .filter(|n| n.ends_with(".yaml") && n != "kustomization.yaml")
                 .collect()
         })
         .unwrap_or_default();

@@ -21,7 +21,11 @@ pub const FIELD_MANAGER: &str = "pacer-e2e";
 
 /// Every CRD in `dir` (one or more YAML documents per file), sorted by file name.
 pub fn load_dir(dir: &Path) -> Result<Vec<CustomResourceDefinition>> {
-    let files = manifests::yaml_files(dir)?;
+    // deploy/crds/kustomization.yaml lists the CRDs for `kubectl apply -k`; it is not one.
+    let files: Vec<_> = manifests::yaml_files(dir)?
+        .into_iter()
+        .filter(|f| !manifests::is_kustomization(f))
+        .collect();
     if files.is_empty() {
         bail!(
             "no CRDs in {}: generate them with `cargo run -p pacer-crds --bin crdgen -- --dir deploy/crds`",

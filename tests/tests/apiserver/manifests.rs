@@ -1,5 +1,6 @@
 //! Every manifest in examples/ and deploy/ is accepted by the API server
-//! (`kubectl apply --dry-run=server`), and deploy/kustomization.yaml covers every CRD.
+//! (`kubectl apply --dry-run=server`), and each install (`kubectl apply -k` of deploy/ or
+//! of an overlay) covers every CRD.
 
 use std::path::{Path, PathBuf};
 
@@ -140,36 +141,124 @@ async fn example_manifests_pass_server_dry_run() -> Result<()> {
     Ok(())
 }
 
-#[test]
-fn deploy_kustomization_lists_every_crd_file() -> Result<()> {
-    let root = repo_root().join("deploy");
-    let text = std::fs::read_to_string(root.join("kustomization.yaml"))?;
-    let docs: serde_json::Value = serde_saphyr::from_str(&text)?;
-    let listed: Vec<String> = docs["resources"]
+/// The `resources` of a kustomization file, as written.
+fn kustomization_resources(file: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(file).with_context(|| file.display().to_string())?;
+    let doc: serde_json::Value =
+        serde_saphyr::from_str(&text).with_context(|| file.display().to_string())?;
+    Ok(doc["resources"]
         .as_array()
         .map(|a| {
             a.iter()
                 .filter_map(|v| v.as_str().map(String::from))
                 .collect()
         })
-        .unwrap_or_default();
-    for f in manifests::yaml_files(&root.join("crds"))? {
-        let rel = format!(
-            "crds/{}",
-            f.file_name()
-                .map(|n| n.to_string_lossy())
-                .unwrap_or_default()
-        );
+        .unwrap_or_default())
+}
+
+#[test]
+fn crd_kustomization_lists_every_crd_file() -> Result<()> {
+    let root = repo_root().join("deploy");
+    let crds = root.join("crds");
+    let listed = kustomization_resources(&crds.join("kustomization.yaml"))?;
+    for f in manifests::yaml_files(&crds)? {
+        if manifests::is_kustomization(&f) {
+            continue;
+        }
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         ensure!(
-            listed.contains(&rel),
-            "deploy/kustomization.yaml does not list {rel}"
+            listed.contains(&name),
+            "deploy/crds/kustomization.yaml does not list {name} (add it under resources)"
         );
     }
     for r in &listed {
         ensure!(
-            root.join(r).exists(),
-            "deploy/kustomization.yaml lists {r}, which does not exist"
+            crds.join(r).is_file(),
+            "deploy/crds/kustomization.yaml lists {r}, which does not exist"
         );
+    }
+    // The installs that include the CRDs directory: the base and, via production, dev.
+    for (kustomization, entry) in [
+        ("kustomization.yaml", "crds"),
+        ("overlays/production/kustomization.yaml", "../../crds"),
+    ] {
+        let resources = kustomization_resources(&root.join(kustomization))?;
+        ensure!(
+            resources.iter().any(|r| r == entry),
+            "deploy/{kustomization} does not list {entry}: {resources:?}"
+        );
+    }
+    Ok(())
+}
+
+/// The production overlay carries a copy of deploy/namespace.yaml (it cannot include a file
+/// outside its directory); the two must not drift apart.
+#[test]
+fn production_overlay_namespace_equals_the_base_one() -> Result<()> {
+    let root = repo_root().join("deploy");
+    let base = manifests::documents(&root.join("namespace.yaml"))?;
+    let copy = manifests::documents(&root.join("overlays/production/system-namespace.yaml"))?;
+    ensure!(
+        base == copy,
+        "deploy/overlays/production/system-namespace.yaml differs from deploy/namespace.yaml: \
+         {copy:?} vs {base:?}"
+    );
+    Ok(())
+}
+
+/// `kubectl apply -k` of the base and of each overlay installs every CRD in deploy/crds and
+/// the pacer-system namespace; the overlays also the operator and the agents.
+#[tokio::test]
+async fn every_install_kustomization_renders_all_crds() -> Result<()> {
+    let env = TestEnv::shared().await?;
+    let mut want: Vec<String> = pacer_e2e::crds::load_dir(&pacer_e2e::crds_dir())?
+        .into_iter()
+        .filter_map(|c| c.metadata.name)
+        .collect();
+    want.sort();
+    ensure!(!want.is_empty(), "no CRDs in deploy/crds");
+    for (dir, workloads) in [
+        ("deploy", false),
+        ("deploy/overlays/production", true),
+        ("deploy/overlays/dev", true),
+    ] {
+        let path = repo_root().join(dir);
+        let out = env
+            .kubectl(&["kustomize", &path.to_string_lossy()])
+            .await?
+            .ok()?;
+        let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&out.stdout)
+            .with_context(|| format!("parsing `kubectl kustomize {dir}`"))?;
+        let named = |kind: &str| -> Vec<String> {
+            let mut v: Vec<String> = docs
+                .iter()
+                .filter(|d| d["kind"] == kind)
+                .filter_map(|d| d["metadata"]["name"].as_str().map(String::from))
+                .collect();
+            v.sort();
+            v
+        };
+        let got = named("CustomResourceDefinition");
+        let missing: Vec<_> = want.iter().filter(|n| !got.contains(n)).collect();
+        let extra: Vec<_> = got.iter().filter(|n| !want.contains(n)).collect();
+        ensure!(
+            missing.is_empty() && extra.is_empty(),
+            "kubectl kustomize {dir}: CRDs missing {missing:?}, not in deploy/crds {extra:?} \
+             (deploy/crds/kustomization.yaml lists the files)"
+        );
+        ensure!(
+            named("Namespace").iter().any(|n| n == "pacer-system"),
+            "{dir} does not create namespace pacer-system"
+        );
+        if workloads {
+            ensure!(
+                named("Deployment") == ["pacer-operator"] && named("DaemonSet") == ["pacer-agent"],
+                "{dir} lacks the operator Deployment or the agent DaemonSet"
+            );
+        }
     }
     Ok(())
 }
