@@ -21,6 +21,10 @@ step "build (release)"
 cargo build --release --workspace --all-targets
 
 step "cargo test"
+# The e2e tests run the binaries just built (else each test binary would rebuild them
+# with its own feature set: minutes on 2 cores).
+export PACER_AGENT_BIN=$ROOT/target/release/pacer-agent
+export PACER_OPERATOR_BIN=$ROOT/target/release/pacer-operator
 cargo test --release --workspace --no-fail-fast 2>&1 | tee /tmp/pacer-cargo-test.log
 passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' /tmp/pacer-cargo-test.log | awk '{s+=$4} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' /tmp/pacer-cargo-test.log | awk '{s+=$1} END {print s+0}')

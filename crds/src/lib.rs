@@ -43,7 +43,7 @@ pub use resources::{
     ResourceTemplate, ResourceTemplateSpec,
 };
 pub use status::{
-    ClusterNodeStatus, ClusterStatus, ConstraintStatus, FailedAction, ResourceStatus,
+    CleanupStatus, ClusterNodeStatus, ClusterStatus, ConstraintStatus, FailedAction, ResourceStatus,
 };
 pub use transition::{
     AgentRef, FencingHistory, FencingHistorySpec, Transition, TransitionAction,

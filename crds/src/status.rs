@@ -46,6 +46,27 @@ pub struct ResourceStatus {
     pub observed_generation: Option<i64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
+    /// The last `resource cleanup` request the DC carried out (annotation
+    /// `ha.pacer.dev/cleanup`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_cleanup: Option<CleanupStatus>,
+}
+
+/// A handled cleanup request (`crm_resource --cleanup`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct CleanupStatus {
+    /// The request, as in the annotation.
+    pub request: String,
+    /// The Transition whose `cleanup` actions forgot the failures; none when no online
+    /// node had failures of this resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transition: Option<String>,
+    /// Nodes whose failures were forgotten.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<Time>,
 }
 
 /// Status of a constraint: whether the operator could apply it.

@@ -38,6 +38,12 @@ pub enum Work {
         resource: String,
         transition_key: String,
     },
+    /// `cleanup` (crm_resource --cleanup): forget the resource's history and fail counts
+    /// here, so the DC probes it again.
+    Forget {
+        resource: String,
+        transition_key: String,
+    },
     /// Fence `target` (this node runs the device).
     Fence {
         target: String,
@@ -116,6 +122,13 @@ pub fn request_for(name: &str, action: &TransitionAction) -> Result<Work, Error>
                 .resource
                 .clone()
                 .ok_or_else(|| bad("resource", "clear_failcount needs a resource".into()))?,
+            transition_key: key,
+        }),
+        "cleanup" => Ok(Work::Forget {
+            resource: action
+                .resource
+                .clone()
+                .ok_or_else(|| bad("resource", "cleanup needs a resource".into()))?,
             transition_key: key,
         }),
         task => {

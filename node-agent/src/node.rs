@@ -521,6 +521,7 @@ fn start_due_work(shared: &Arc<Shared>, transition: &Transition) {
         let key = match &work {
             Work::Resource { request, .. } => request.transition_key.clone().unwrap_or_default(),
             Work::ClearFailcount { transition_key, .. }
+            | Work::Forget { transition_key, .. }
             | Work::Cancel { transition_key, .. }
             | Work::Fence { transition_key, .. } => transition_key.clone(),
         };
@@ -573,6 +574,11 @@ async fn run_work(shared: &Arc<Shared>, work: Work, seq: i64) {
         }
         Work::ClearFailcount { resource, .. } => {
             shared.lrm.clear_failures(&resource, None);
+            shared.publish.notify_one();
+        }
+        Work::Forget { resource, .. } => {
+            tracing::info!(resource = %resource, "cleanup: forgetting history and fail counts");
+            shared.lrm.forget(&resource);
             shared.publish.notify_one();
         }
         Work::Fence {

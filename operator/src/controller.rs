@@ -32,6 +32,7 @@ use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::{
     cib::Object,
+    cleanup,
     events::{self, Events},
     index::Index,
     leader::{self, LeaderState, Timing},
@@ -197,6 +198,8 @@ struct Dc {
     status_key: Option<String>,
     status_failed: bool,
     was_leader: bool,
+    /// Cleanup requests this DC carried out, shown in status until the watch has them.
+    handled: BTreeMap<(&'static str, String), pacer_crds::CleanupStatus>,
 }
 
 impl Dc {
@@ -226,6 +229,7 @@ impl Dc {
             status_key: None,
             status_failed: false,
             was_leader: false,
+            handled: BTreeMap::new(),
         }
     }
 
@@ -251,6 +255,7 @@ impl Dc {
                 self.planned = None;
                 self.written.clear();
                 self.status_key = None;
+                self.handled.clear();
                 self.was_leader = false;
             }
             return;
@@ -274,6 +279,7 @@ impl Dc {
             .engine
             .as_ref()
             .is_none_or(|e| e.phase() != Phase::Running)
+            && !self.cleanup(now_ms).await
         {
             self.plan(now_ms).await;
         }
@@ -323,7 +329,13 @@ impl Dc {
             engine.abort(reason);
         }
         let results = idx.results().with_membership(membership);
-        engine.observe(&results, now_ms)
+        let was_aborted = engine.aborted();
+        let changes = engine.observe(&results, now_ms);
+        // A failed or timed-out action, or a node leaving, aborts inside the engine.
+        if !was_aborted && engine.aborted() {
+            self.metrics.aborted.inc();
+        }
+        changes
     }
 
     /// Step 1b: dispatch and persist, then events and metrics for what changed.
@@ -537,8 +549,6 @@ impl Dc {
             self.engine = None;
             return;
         }
-        let seq = self.last_seq + 1;
-        let name = format!("t-{seq}");
         let input_cib = match snapshot::compress(&snap.xml) {
             Ok(c) => Some(c),
             Err(e) => {
@@ -546,19 +556,37 @@ impl Dc {
                 None
             }
         };
-        let t = Transition::new(
-            &name,
-            TransitionSpec {
-                seq,
-                dc: Some(self.cfg.identity.clone()),
-                actions: actions.clone(),
-                inputs: snap.inputs.clone(),
-                input_cib,
-                summary,
-            },
-        );
+        let spec = TransitionSpec {
+            actions,
+            inputs: snap.inputs,
+            input_cib,
+            summary,
+            ..Default::default()
+        };
+        self.start_transition(spec, BTreeMap::new(), snap.membership)
+            .await;
+    }
+
+    /// Stores `spec` as `t-<seq+1>` and starts carrying it out; false when it could not
+    /// be stored (retried on a later round).
+    async fn start_transition(
+        &mut self,
+        mut spec: TransitionSpec,
+        annotations: BTreeMap<String, String>,
+        membership: BTreeMap<String, Membership>,
+    ) -> bool {
+        let seq = self.last_seq + 1;
+        let name = format!("t-{seq}");
+        spec.seq = seq;
+        spec.dc = Some(self.cfg.identity.clone());
+        let actions = spec.actions.clone();
+        let inputs = spec.inputs.clone();
+        let mut t = Transition::new(&name, spec);
+        if !annotations.is_empty() {
+            t.metadata.annotations = Some(annotations);
+        }
         if self.leader.gate("transition").is_err() {
-            return;
+            return false;
         }
         if let Err(e) = self.transitions.create(&PostParams::default(), &t).await {
             warn!(transition = %name, error = %e, "storing transition failed");
@@ -569,7 +597,7 @@ impl Dc {
                 self.last_seq = seq;
             }
             self.planned = None;
-            return;
+            return false;
         }
         self.last_seq = seq;
         self.metrics.transitions.inc();
@@ -577,17 +605,91 @@ impl Dc {
         let mut e = Engine::new(&name, actions);
         e.grace_ms = self.cfg.action_grace.as_millis() as i64;
         self.engine = Some(e);
-        self.engine_inputs = snap.inputs;
+        self.engine_inputs = inputs;
         let now = Self::now_ms();
         let changes = {
-            let Ok(idx) = self.index.lock() else { return };
-            let results = idx.results().with_membership(snap.membership);
+            let Ok(idx) = self.index.lock() else {
+                return true;
+            };
+            let results = idx.results().with_membership(membership);
             self.engine
                 .as_mut()
                 .map(|e| e.observe(&results, now))
                 .unwrap_or_default()
         };
         self.drive(now, changes).await;
+        true
+    }
+
+    /// Step 2a: `resource cleanup` requests (cleanup.rs) become a Transition of their own,
+    /// before the scheduler runs again on the cleaned history. True when it started one
+    /// (or must retry), so the scheduler waits.
+    async fn cleanup(&mut self, now_ms: i64) -> bool {
+        let (requests, actions, inputs, membership) = {
+            let Ok(idx) = self.index.lock() else {
+                return false;
+            };
+            let done: BTreeMap<(&'static str, String), String> = self
+                .handled
+                .iter()
+                .map(|(k, c)| (k.clone(), c.request.clone()))
+                .collect();
+            let requests = cleanup::pending(&idx, &done);
+            if requests.is_empty() {
+                return false;
+            }
+            let (mut inputs, membership, _) =
+                snapshot::inputs(&idx, now_ms, self.cfg.node_lease_seconds);
+            // Forgetting fail counts is what this transition is for, not a reason to abort it.
+            inputs.remove("attributes");
+            let actions = cleanup::actions(&idx, &requests, &membership);
+            (requests, actions, inputs, membership)
+        };
+        let mut transition = None;
+        let now = Time(jiff::Timestamp::now());
+        if !actions.is_empty() {
+            let spec = TransitionSpec {
+                summary: cleanup::summary(&actions),
+                actions: actions.clone(),
+                inputs,
+                ..Default::default()
+            };
+            let notes = BTreeMap::from([(
+                cleanup::TRANSITION_ANNOTATION.to_string(),
+                cleanup::served(&requests),
+            )]);
+            if !self.start_transition(spec, notes, membership).await {
+                return true;
+            }
+            transition = Some(format!("t-{}", self.last_seq));
+        }
+        for r in requests {
+            let nodes: std::collections::BTreeSet<String> = actions
+                .iter()
+                .filter(|a| {
+                    a.resource
+                        .as_deref()
+                        .is_some_and(|x| r.primitives.iter().any(|p| cleanup::is_instance_of(x, p)))
+                })
+                .map(|a| a.node.clone())
+                .collect();
+            info!(kind = r.kind, name = %r.name, request = %r.value, ?transition, "cleanup request handled");
+            self.handled.insert(
+                (r.kind, r.name.clone()),
+                pacer_crds::CleanupStatus {
+                    request: r.value.clone(),
+                    transition: transition.clone(),
+                    nodes: nodes.into_iter().collect(),
+                    time: Some(now.clone()),
+                },
+            );
+        }
+        // The status must show it even if nothing else changed.
+        self.status_key = None;
+        !self
+            .engine
+            .as_ref()
+            .is_none_or(|e| e.phase() != Phase::Running)
     }
 
     /// Step 3: resource and cluster status, written only where it changed.
@@ -663,7 +765,10 @@ impl Dc {
             };
             (derived, cs, props.map(|p| p.name_any()))
         };
-        for ((kind, name), st) in derived {
+        for ((kind, name), mut st) in derived {
+            if let Some(c) = self.handled.get(&(kind, name.clone())) {
+                st.last_cleanup = Some(c.clone());
+            }
             self.apply_status(kind, &name, &st).await;
         }
         if let Some(name) = props_name {
@@ -907,7 +1012,11 @@ fn status_key(
         let _ = write!(k, "{n}={},", m.name());
     }
     if let Some(t) = idx.current_transition() {
-        let phase = t.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("");
+        let phase = t
+            .status
+            .as_ref()
+            .and_then(|s| s.phase.as_deref())
+            .unwrap_or("");
         let _ = write!(k, "/{}:{phase}", t.spec.seq);
     }
     if let Some(e) = engine {

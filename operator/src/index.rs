@@ -256,6 +256,7 @@ impl Index {
             ops,
             fences,
             online: BTreeMap::new(),
+            leftovers: crate::cleanup::leftovers(self),
         }
     }
 }
@@ -280,6 +281,8 @@ pub struct ResultIndex<'a> {
     pub fences: HashMap<String, &'a FencingHistory>,
     /// Node → membership; nodes not Online lose their in-flight actions.
     pub online: BTreeMap<String, Membership>,
+    /// What cleanup / clear_failcount actions wait to see gone.
+    pub leftovers: crate::cleanup::Leftovers,
 }
 
 impl ResultIndex<'_> {
@@ -306,6 +309,20 @@ impl Results for ResultIndex<'_> {
                 op_status: 0,
                 message: f.spec.message.clone(),
             });
+        }
+        // These leave no op-history entry: done once the node published the state.
+        let done = |set: &std::collections::BTreeSet<(String, String)>| {
+            let pair = (a.node.clone(), a.resource.clone().unwrap_or_default());
+            (!set.contains(&pair)).then(|| Outcome {
+                rc: 0,
+                op_status: 0,
+                message: None,
+            })
+        };
+        match a.task.as_str() {
+            "cleanup" => return done(&self.leftovers.history),
+            "clear_failcount" => return done(&self.leftovers.fail_counts),
+            _ => {}
         }
         let (_, op) = self.ops.get(key)?;
         let num = |s: &Option<String>| s.as_deref().and_then(|x| x.trim().parse::<i64>().ok());

@@ -2,6 +2,7 @@
 //! operator, plus (from other modules) the scheduler driver and transition engine.
 
 pub mod cib;
+pub mod cleanup;
 pub mod cli;
 pub mod controller;
 pub mod events;

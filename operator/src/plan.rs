@@ -144,6 +144,13 @@ pub fn actions(s: &Schedule, index: &Index) -> Vec<TransitionAction> {
                 res.instance,
                 cl.clone_of(r).and_then(|c| cl.resources[c].clone.as_ref()),
             ) {
+                // An anonymous clone's copies are interchangeable and the scheduler
+                // renumbers them freely between transitions: as in Pacemaker's CIB, the
+                // node's history knows them by the base id (one entry per node), so a
+                // stop of "rsc:2" finds the start recorded for "rsc:1" there.
+                if !c.unique {
+                    t.resource = Some(res.config_id.clone());
+                }
                 t.meta.insert("clone".into(), inst.to_string());
                 t.meta.insert("clone_max".into(), c.max.to_string());
                 t.meta

@@ -29,7 +29,7 @@ pub fn cib_id(o: &Object) -> Option<String> {
     }
 }
 
-fn current(o: &Object) -> Option<ResourceStatus> {
+pub fn current(o: &Object) -> Option<ResourceStatus> {
     match o {
         Object::Primitive(p) => p.status.clone(),
         Object::Group(g) => g.status.clone(),
@@ -93,7 +93,11 @@ pub fn derive(
                 .filter(|((r, _), _)| *r == p)
                 .map(|(_, (c, _))| *c)
                 .sum::<i64>();
-            if let Some(t) = in_flight.get(res.id.as_str()) {
+            // Anonymous clone actions name the base id (see plan.rs).
+            if let Some(t) = in_flight
+                .get(res.id.as_str())
+                .or_else(|| in_flight.get(res.config_id.as_str()))
+            {
                 busy = Some(t);
             }
         }
@@ -213,6 +217,8 @@ pub fn derive(
             last_failed_action: last_failed,
             observed_generation: generation(o),
             conditions,
+            // Kept as stored; the DC sets it when it handles a request (controller.rs).
+            last_cleanup: old.last_cleanup.clone(),
         };
         out.insert((o.kind(), o.name()), st);
     }

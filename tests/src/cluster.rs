@@ -241,7 +241,9 @@ impl Cluster {
         apply_rbac(&env).await?;
         let ns = env.temp_ns(prefix).await?;
         let client = env.client().await?;
-        let dir = tempfile::Builder::new().prefix("pacer-cluster-").tempdir()?;
+        let dir = tempfile::Builder::new()
+            .prefix("pacer-cluster-")
+            .tempdir()?;
         let spec = HostsSpec::new(opts.hosts);
         // Every host answers its name on WHOAMI_PORT: how the client (and the tests) tell
         // which host holds a VIP.
@@ -437,7 +439,10 @@ impl Cluster {
     /// The host's private `/run` (seen through its agent's mount namespace): where
     /// resource agents keep their state files (`Dummy-RSC.state`, `resource-agents/`).
     pub fn host_run_dir(&self, name: &str) -> Result<PathBuf> {
-        Ok(PathBuf::from(format!("/proc/{}/root/run", self.agent_pid(name)?)))
+        Ok(PathBuf::from(format!(
+            "/proc/{}/root/run",
+            self.agent_pid(name)?
+        )))
     }
 
     /// The agent's PID (changes when it is restarted).
@@ -496,10 +501,26 @@ impl Cluster {
         crate::hosts::kill_netns_processes(&host.netns);
         for a in self.hosts.addresses(name)? {
             if a != host.ip {
-                crate::hosts::ip(&["-n", &host.netns, "addr", "del", &format!("{a}/24"), "dev", "eth0"])
-                    .or_else(|_| {
-                        crate::hosts::ip(&["-n", &host.netns, "addr", "del", &format!("{a}/32"), "dev", "eth0"])
-                    })?;
+                crate::hosts::ip(&[
+                    "-n",
+                    &host.netns,
+                    "addr",
+                    "del",
+                    &format!("{a}/24"),
+                    "dev",
+                    "eth0",
+                ])
+                .or_else(|_| {
+                    crate::hosts::ip(&[
+                        "-n",
+                        &host.netns,
+                        "addr",
+                        "del",
+                        &format!("{a}/32"),
+                        "dev",
+                        "eth0",
+                    ])
+                })?;
             }
         }
         let states: Api<NodeState> = Api::namespaced(self.client.clone(), &self.ns);
@@ -554,12 +575,42 @@ impl Cluster {
         self.env.kubectl(&all).await
     }
 
+    /// `pacer ARGS` (the `kubectl pacer` plugin, built next to pacer-operator) as admin in
+    /// the cluster's namespace.
+    pub async fn pacer(&self, args: &[&str]) -> Result<KubectlOutput> {
+        let bin = self.bins.operator.with_file_name("pacer");
+        let out = tokio::process::Command::new(&bin)
+            .arg("--kubeconfig")
+            .arg(self.env.admin_kubeconfig()?)
+            .args(["-n", self.ns.as_str()])
+            .args(args)
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .output()
+            .await
+            .with_context(|| format!("running {}", bin.display()))?;
+        Ok(KubectlOutput {
+            args: args.iter().map(|a| a.to_string()).collect(),
+            success: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+
     /// `kubectl apply -f -` of a manifest text in the cluster's namespace.
     pub async fn apply_yaml(&self, yaml: &str) -> Result<()> {
         kubectl::run_with_stdin(
             self.env.binary(),
             &self.env.admin_kubeconfig()?,
-            &["-n", &self.ns, "apply", "--server-side", "--field-manager=pacer-e2e", "-f", "-"],
+            &[
+                "-n",
+                &self.ns,
+                "apply",
+                "--server-side",
+                "--field-manager=pacer-e2e",
+                "-f",
+                "-",
+            ],
             Some(yaml),
         )
         .await?
@@ -586,7 +637,10 @@ impl Cluster {
 /// Reads an example's manifests, drops its `ClusterNode`s (the cluster has its own hosts)
 /// and applies textual substitutions (addresses, NIC names) for the hosts' subnet.
 pub fn example_manifests(dir: &str, substitutions: &[(&str, &str)]) -> Result<String> {
-    let path = crate::repo_root().join("examples").join(dir).join("manifests.yaml");
+    let path = crate::repo_root()
+        .join("examples")
+        .join(dir)
+        .join("manifests.yaml");
     let mut text =
         fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     for (from, to) in substitutions {
@@ -614,7 +668,10 @@ fn api_port(server: &str) -> Result<u16> {
 /// The namespace `pacer-system` and `deploy/rbac` (roles, bindings, admission policies).
 async fn apply_rbac(env: &TestEnv) -> Result<()> {
     let deploy = crate::repo_root().join("deploy");
-    for (flag, path) in [("-f", deploy.join("namespace.yaml")), ("-k", deploy.join("rbac"))] {
+    for (flag, path) in [
+        ("-f", deploy.join("namespace.yaml")),
+        ("-k", deploy.join("rbac")),
+    ] {
         env.kubectl(&[
             "apply",
             "--server-side",

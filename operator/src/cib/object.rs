@@ -86,6 +86,11 @@ impl Object {
         each!(self, o => o.name_any())
     }
 
+    /// One of metadata.annotations.
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        each!(self, o => o.annotations().get(key).map(String::as_str))
+    }
+
     /// The object as JSON (apiVersion, kind, metadata, spec).
     pub fn to_json(&self) -> Result<serde_json::Value, serde_json::Error> {
         each!(self, o => to_json(o))

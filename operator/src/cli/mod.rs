@@ -3,6 +3,7 @@
 //! them without a cluster.
 
 pub mod apply;
+pub mod cleanup;
 pub mod connect;
 pub mod fetch;
 pub mod history;

@@ -61,11 +61,16 @@ pub enum ResourceCmd {
         #[arg(long, default_value_t = 120)]
         timeout: u64,
     },
-    /// Forget RSC's failures (crm_resource --cleanup).
+    /// Forget RSC's failures (crm_resource --cleanup): its history and fail counts on
+    /// the nodes where it failed (or only NODE); the DC probes it again. Without RSC,
+    /// every resource with failures.
     Cleanup {
         rsc: Option<String>,
         #[arg(long)]
         node: Option<String>,
+        /// How long to wait for the DC, in seconds.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
     },
 }
 
@@ -379,11 +384,17 @@ pub async fn run(client: &Client, ns: &str, idx: &Index, cmd: &ResourceCmd) -> R
             set_meta(client, ns, kind, &name, "target-role", Value::Null).await?;
             Ok(format!("{id} stopped and released to start again"))
         }
-        ResourceCmd::Cleanup { .. } => bail!(
-            "resource cleanup needs the DC to schedule clear_failcount actions on request, which \
-             pacer's operator does not offer yet; failures expire with the resource's \
-             failure-timeout meta attribute (`kubectl pacer resource meta RSC set failure-timeout 60s`)"
-        ),
+        ResourceCmd::Cleanup { rsc, node, timeout } => {
+            crate::cli::cleanup::run(
+                client,
+                ns,
+                idx,
+                rsc.as_deref(),
+                node.as_deref(),
+                Duration::from_secs(*timeout),
+            )
+            .await
+        }
     }
 }
 
