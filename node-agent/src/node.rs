@@ -165,11 +165,19 @@ pub async fn run_until(
     opts: NodeOptions,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), Error> {
+    tokio::pin!(shutdown);
     let states: Api<NodeState> = Api::namespaced(client.clone(), &opts.namespace);
-    let previous = states
-        .get_opt(&opts.node)
-        .await
-        .map_err(|e| kube_err(&format!("reading NodeState/{}", opts.node), e))?;
+    // Right after a boot the API server may not be reachable yet: keep trying (the Lease,
+    // and so membership, starts only once the node knows its own history).
+    let Some(previous) = retry_startup(
+        &format!("reading NodeState/{}", opts.node),
+        &mut shutdown,
+        || states.get_opt(&opts.node),
+    )
+    .await
+    else {
+        return Ok(());
+    };
     let snapshot = previous.map(|s| report::from_node_state(&s.spec));
     let rebuilt = history::rebuild(snapshot, &[], Timestamp::now());
     let (lrm, mut events) =
@@ -232,10 +240,14 @@ pub async fn run_until(
     let transitions: Api<Transition> = Api::namespaced(client, &opts.namespace);
     // Learn the current seq before acting, so an old transition listed first by the
     // watch cannot run anything.
-    let existing = transitions
-        .list(&Default::default())
-        .await
-        .map_err(|e| kube_err("listing Transitions", e))?;
+    let lp = kube::api::ListParams::default();
+    let Some(existing) = retry_startup("listing Transitions", &mut shutdown, || {
+        transitions.list(&lp)
+    })
+    .await
+    else {
+        return Ok(());
+    };
     if let (Some(max), Ok(mut cur)) = (
         existing.items.iter().map(|t| t.spec.seq).max(),
         shared.current.lock(),
@@ -245,7 +257,6 @@ pub async fn run_until(
     let mut stream = watcher(transitions, watcher::Config::default())
         .applied_objects()
         .boxed();
-    tokio::pin!(shutdown);
     let mut draining: Option<Instant> = None;
     loop {
         tokio::select! {
@@ -322,6 +333,38 @@ async fn report_failure(recorder: &Recorder, shared: &Shared, ev: &crate::execut
     };
     if let Err(e) = recorder.publish(&event, &reference).await {
         tracing::warn!(error = %e, "cannot publish an Event");
+    }
+}
+
+/// Runs a start-up API call until it succeeds, retrying every second with a warning;
+/// `None` when the shutdown request came first.
+async fn retry_startup<T, F, Fut>(
+    what: &str,
+    shutdown: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+    mut call: F,
+) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, kube::Error>>,
+{
+    let mut attempts = 0u32;
+    loop {
+        match call().await {
+            Ok(v) => {
+                if attempts > 0 {
+                    tracing::info!(attempts, "{what}: API server reachable again");
+                }
+                return Some(v);
+            }
+            Err(e) => {
+                attempts += 1;
+                tracing::warn!(error = %e, attempts, "{what} failed; retrying");
+            }
+        }
+        tokio::select! {
+            _ = shutdown.as_mut() => return None,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
     }
 }
 

@@ -205,6 +205,8 @@ pub fn actions(
 pub struct Leftovers {
     pub history: BTreeSet<(String, String)>,
     pub fail_counts: BTreeSet<(String, String)>,
+    /// (node, `RSC_OP_INTERVAL`) of recorded recurring operations (maintenance.rs cancels).
+    pub recurring: BTreeSet<(String, String)>,
 }
 
 pub fn leftovers(idx: &Index) -> Leftovers {
@@ -214,6 +216,12 @@ pub fn leftovers(idx: &Index) -> Leftovers {
         for r in ns.spec.lrm.iter().flat_map(|l| &l.resources) {
             if !r.operations.is_empty() {
                 out.history.insert((node.clone(), r.id.clone()));
+            }
+            for op in &r.operations {
+                if op.interval.as_deref().is_some_and(|i| i.trim() != "0") {
+                    let key = op.operation_key.clone().unwrap_or_else(|| op.id.clone());
+                    out.recurring.insert((node.clone(), key));
+                }
             }
         }
         for key in attributes(ns).keys() {

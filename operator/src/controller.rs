@@ -695,7 +695,7 @@ impl Dc {
     /// Step 3: resource and cluster status, written only where it changed.
     async fn write_status(&mut self) {
         let now = Time(jiff::Timestamp::now());
-        let (derived, cluster_status, props_name) = {
+        let (derived, node_status, cluster_status, props_name) = {
             let Ok(idx) = self.index.lock() else { return };
             // Deriving every resource's status is the costly part of an idle tick: skip it
             // while nothing it reads has changed (and the last writes all succeeded).
@@ -712,6 +712,10 @@ impl Dc {
             self.status_key = Some(key);
             let derived = match &self.cluster {
                 Some(cl) => status::derive(cl, &idx, self.engine.as_ref(), &now),
+                None => BTreeMap::new(),
+            };
+            let node_status = match &self.cluster {
+                Some(cl) => crate::node_status::derive(cl, &idx, &membership, &now),
                 None => BTreeMap::new(),
             };
             let props = idx.config.values().find_map(|o| match o {
@@ -763,13 +767,17 @@ impl Dc {
                     ),
                 ],
             };
-            (derived, cs, props.map(|p| p.name_any()))
+            (derived, node_status, cs, props.map(|p| p.name_any()))
         };
         for ((kind, name), mut st) in derived {
             if let Some(c) = self.handled.get(&(kind, name.clone())) {
                 st.last_cleanup = Some(c.clone());
             }
             self.apply_status(kind, &name, &st).await;
+        }
+        for (name, st) in node_status {
+            let v = serde_json::to_value(&st).unwrap_or_default();
+            self.apply_status_value("ClusterNode", &name, v).await;
         }
         if let Some(name) = props_name {
             let v = serde_json::to_value(&cluster_status).unwrap_or_default();
@@ -795,6 +803,7 @@ impl Dc {
             "Group" => "groups",
             "Clone" => "clones",
             "ClusterProperties" => "clusterproperties",
+            "ClusterNode" => "clusternodes",
             _ => return,
         };
         let ar = kube::discovery::ApiResource {

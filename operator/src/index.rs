@@ -322,6 +322,14 @@ impl Results for ResultIndex<'_> {
         match a.task.as_str() {
             "cleanup" => return done(&self.leftovers.history),
             "clear_failcount" => return done(&self.leftovers.fail_counts),
+            "cancel" => {
+                let pair = (a.node.clone(), crate::maintenance::op_key(a));
+                return (!self.leftovers.recurring.contains(&pair)).then(|| Outcome {
+                    rc: 0,
+                    op_status: 0,
+                    message: None,
+                });
+            }
             _ => {}
         }
         let (_, op) = self.ops.get(key)?;

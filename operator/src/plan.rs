@@ -62,10 +62,12 @@ pub fn actions(s: &Schedule, index: &Index) -> Vec<TransitionAction> {
         .map(|n| n.name.as_str())
         .collect();
 
+    let rearm = crate::maintenance::missing_monitors(s, index, s.graph.actions.len());
     let mut out: Vec<TransitionAction> = s
         .graph
         .actions
         .iter()
+        .chain(&rearm)
         .map(|a| {
             let mut t = TransitionAction {
                 id: a.id as i64,
@@ -174,6 +176,8 @@ pub fn actions(s: &Schedule, index: &Index) -> Vec<TransitionAction> {
         }
     }
     drop_known_probes(&mut out, index);
+    let next = out.iter().map(|a| a.id + 1).max().unwrap_or(0);
+    out.extend(crate::maintenance::cancels(cl, index, next));
     for a in &mut out {
         a.after.sort_unstable();
         a.after.dedup();

@@ -36,6 +36,8 @@ struct Sim {
     /// Run at most this many actions per transition (those without unfinished
     /// predecessors), then replan: what an aborted transition leaves behind.
     per_round: usize,
+    /// Recurring operations cancelled so far.
+    cancelled: usize,
 }
 
 impl Sim {
@@ -51,6 +53,7 @@ impl Sim {
             seq: 0,
             version: 0,
             per_round: usize::MAX,
+            cancelled: 0,
         };
         for node in sim.idx.configured_nodes() {
             sim.histories.insert(node, NodeHistory::default());
@@ -116,8 +119,18 @@ impl Sim {
             // Agents this build cannot run (e.g. stonith:external/*) end the simulation.
             let work = request_for(&name, a)
                 .map_err(|e| anyhow::anyhow!("the simulation does not run {}: {e}", a.task))?;
-            let Work::Resource { request, .. } = work else {
-                bail!("unexpected non-resource action {a:?}");
+            let request = match work {
+                Work::Resource { request, .. } => request,
+                Work::Cancel {
+                    resource, op_key, ..
+                } => {
+                    self.cancelled += 1;
+                    if let Some(h) = self.histories.get_mut(&a.node) {
+                        h.cancel_recurring(&resource, &op_key);
+                    }
+                    continue;
+                }
+                other => bail!("unexpected action {other:?}"),
             };
             let key = (request.resource.clone(), a.node.clone());
             let rc = match (request.action.as_str(), request.interval.is_zero()) {
@@ -209,6 +222,25 @@ impl Sim {
         Ok(())
     }
 
+    fn set_property(&mut self, key: &str, value: &str) -> Result<()> {
+        let mut p = self
+            .idx
+            .config
+            .values()
+            .find_map(|o| match o {
+                Object::ClusterProperties(p) => Some(p.clone()),
+                _ => None,
+            })
+            .context("no ClusterProperties")?;
+        p.spec
+            .properties
+            .get_or_insert_with(Default::default)
+            .insert(key.into(), value.into());
+        p.metadata.generation = Some(p.metadata.generation.unwrap_or(1) + 1);
+        self.idx.apply_config(Object::ClusterProperties(p));
+        Ok(())
+    }
+
     /// Nodes where something whose agent-side name starts with `prefix` runs.
     fn hosts_of(&self, prefix: &str) -> BTreeSet<String> {
         self.running
@@ -290,6 +322,56 @@ fn standby_moves_settle_when_transitions_are_cut_short() -> Result<()> {
             eprintln!("{what} settled after {rounds} rounds");
         }
     }
+    Ok(())
+}
+
+/// Maintenance cancels the recurring monitors and nothing else; leaving it re-arms them
+/// without starting or stopping anything — and neither state loops.
+#[test]
+fn maintenance_cancels_monitors_and_leaving_it_rearms_them() -> Result<()> {
+    let mut sim = Sim::new(&example("s3-vip")?)?;
+    sim.settle("initial placement", 6)?;
+    let recurring = |sim: &Sim| -> usize {
+        sim.histories
+            .values()
+            .map(|h| {
+                h.resources
+                    .values()
+                    .map(|r| r.recurring.len())
+                    .sum::<usize>()
+            })
+            .sum()
+    };
+    let armed = recurring(&sim);
+    ensure!(armed > 0, "no recurring monitor after placement");
+    let running = sim.running.clone();
+    sim.set_property("maintenance-mode", "true")?;
+    sim.settle("maintenance on", 4)?;
+    ensure!(
+        recurring(&sim) == 0,
+        "monitors left in maintenance: {}",
+        recurring(&sim)
+    );
+    ensure!(
+        sim.cancelled == armed,
+        "cancelled {} of {armed}",
+        sim.cancelled
+    );
+    ensure!(
+        sim.running == running,
+        "maintenance started or stopped something"
+    );
+    sim.set_property("maintenance-mode", "false")?;
+    sim.settle("maintenance off", 4)?;
+    ensure!(
+        recurring(&sim) == armed,
+        "monitors not re-armed: {}",
+        recurring(&sim)
+    );
+    ensure!(
+        sim.running == running,
+        "leaving maintenance started or stopped something"
+    );
     Ok(())
 }
 

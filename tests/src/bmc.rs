@@ -55,10 +55,37 @@ impl Drop for IpmiBmcs {
     }
 }
 
+/// One ipmi_sim in the bridge namespace, its output appended to `log`.
+fn spawn_sim(
+    br: &str,
+    lan: &std::path::Path,
+    emu: &std::path::Path,
+    state: &std::path::Path,
+    log: &std::path::Path,
+) -> Result<Child> {
+    let out = fs::OpenOptions::new().create(true).append(true).open(log)?;
+    let err = out.try_clone()?;
+    Command::new("ip")
+        .args(["netns", "exec", br, "/usr/bin/ipmi_sim", "-n", "-c"])
+        .arg(lan)
+        .arg("-f")
+        .arg(emu)
+        .arg("-s")
+        .arg(state)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .context("starting ipmi_sim")
+}
+
 impl IpmiBmcs {
     /// Starts one BMC per host and waits until each answers a power status query.
     pub fn start(hosts: &Hosts, user: &str, password: &str) -> Result<IpmiBmcs> {
-        for (tool, pkg) in [("/usr/bin/ipmi_sim", "openipmi"), ("/usr/bin/ipmitool", "ipmitool")] {
+        for (tool, pkg) in [
+            ("/usr/bin/ipmi_sim", "openipmi"),
+            ("/usr/bin/ipmitool", "ipmitool"),
+        ] {
             if !std::path::Path::new(tool).exists() {
                 bail!("{tool} missing: apt-get install {pkg} (scripts/install-deps.sh)");
             }
@@ -74,9 +101,19 @@ impl IpmiBmcs {
         };
         let d = out._dir.path().to_path_buf();
         let br = &hosts.bridge_ns;
+        // Per BMC: (lan.conf, emu file, state dir, ipmi_sim's output log).
+        let mut sims: Vec<(PathBuf, PathBuf, PathBuf, PathBuf)> = Vec::new();
         for (i, h) in hosts.hosts.iter().enumerate() {
             let address = format!("{}.{}", hosts.spec.subnet, 211 + i);
-            ip(&["-n", br, "addr", "add", &format!("{address}/24"), "dev", "br0"])?;
+            ip(&[
+                "-n",
+                br,
+                "addr",
+                "add",
+                &format!("{address}/24"),
+                "dev",
+                "br0",
+            ])?;
             let name = &h.name;
             let power = d.join(format!("power-{name}"));
             let log = d.join(format!("power-{name}.log"));
@@ -110,10 +147,7 @@ impl IpmiBmcs {
                     port = format!("p{}", i + 1),
                 ),
             )?;
-            fs::set_permissions(
-                &script,
-                std::os::unix::fs::PermissionsExt::from_mode(0o755),
-            )?;
+            fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
             let lan = d.join(format!("lan-{name}.conf"));
             fs::write(
                 &lan,
@@ -134,18 +168,8 @@ impl IpmiBmcs {
             )?;
             let state = d.join(format!("state-{name}"));
             fs::create_dir_all(&state)?;
-            let child = Command::new("ip")
-                .args(["netns", "exec", br, "/usr/bin/ipmi_sim", "-n", "-c"])
-                .arg(&lan)
-                .arg("-f")
-                .arg(&emu)
-                .arg("-s")
-                .arg(&state)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .context("starting ipmi_sim")?;
+            let sim_log = d.join(format!("ipmi_sim-{name}.log"));
+            let child = spawn_sim(br, &lan, &emu, &state, &sim_log)?;
             out.procs.push(child);
             out.bmcs.push(Bmc {
                 node: name.clone(),
@@ -154,12 +178,16 @@ impl IpmiBmcs {
                 power,
                 log,
             });
+            sims.push((lan, emu, state, sim_log));
         }
-        for b in &out.bmcs {
+        for (i, b) in out.bmcs.iter().enumerate() {
             let t = Instant::now();
+            let mut restarted = false;
             loop {
                 let st = Command::new("ip")
-                    .args(["netns", "exec", br, "ipmitool", "-I", "lanplus", "-C", "3", "-H"])
+                    .args([
+                        "netns", "exec", br, "ipmitool", "-I", "lanplus", "-C", "3", "-H",
+                    ])
                     .arg(&b.address)
                     .args(["-p", &b.port.to_string(), "-U", user, "-P", password])
                     .args(["chassis", "power", "status"])
@@ -167,13 +195,23 @@ impl IpmiBmcs {
                 if st.status.success() {
                     break;
                 }
+                // An ipmi_sim that came up without its LAN channel (seen rarely on a
+                // loaded machine) gets one fresh start.
+                if !restarted && t.elapsed() > Duration::from_secs(6) {
+                    restarted = true;
+                    let (lan, emu, state, sim_log) = &sims[i];
+                    let _ = out.procs[i].kill();
+                    let _ = out.procs[i].wait();
+                    out.procs[i] = spawn_sim(br, lan, emu, state, sim_log)?;
+                }
                 if t.elapsed() > Duration::from_secs(15) {
                     bail!(
-                        "BMC of {} at {}:{} does not answer: {}",
+                        "BMC of {} at {}:{} does not answer: {}\nipmi_sim output:\n{}",
                         b.node,
                         b.address,
                         b.port,
-                        String::from_utf8_lossy(&st.stderr)
+                        String::from_utf8_lossy(&st.stderr),
+                        fs::read_to_string(&sims[i].3).unwrap_or_default()
                     );
                 }
                 std::thread::sleep(Duration::from_millis(200));
@@ -220,7 +258,15 @@ impl IpmiBmcs {
     /// get no answer, as with a dead BMC or a cut management cable.
     pub fn disconnect(&self, node: &str) -> Result<()> {
         let b = self.bmc(node)?;
-        ip(&["-n", &self.bridge_ns, "addr", "del", &format!("{}/24", b.address), "dev", "br0"])?;
+        ip(&[
+            "-n",
+            &self.bridge_ns,
+            "addr",
+            "del",
+            &format!("{}/24", b.address),
+            "dev",
+            "br0",
+        ])?;
         Ok(())
     }
 
@@ -229,13 +275,33 @@ impl IpmiBmcs {
     pub fn ipmitool(&self, node: &str, action: &str) -> Result<String> {
         let b = self.bmc(node)?;
         let out = Command::new("ip")
-            .args(["netns", "exec", &self.bridge_ns, "ipmitool", "-I", "lanplus", "-C", "3", "-H"])
+            .args([
+                "netns",
+                "exec",
+                &self.bridge_ns,
+                "ipmitool",
+                "-I",
+                "lanplus",
+                "-C",
+                "3",
+                "-H",
+            ])
             .arg(&b.address)
-            .args(["-p", &b.port.to_string(), "-U", &self.user, "-P", &self.password])
+            .args([
+                "-p",
+                &b.port.to_string(),
+                "-U",
+                &self.user,
+                "-P",
+                &self.password,
+            ])
             .args(["chassis", "power", action])
             .output()?;
         if !out.status.success() {
-            bail!("ipmitool power {action} for {node}: {}", String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "ipmitool power {action} for {node}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }

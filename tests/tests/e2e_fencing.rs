@@ -406,7 +406,6 @@ fn p50(mut v: Vec<i64>) -> i64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "intermittent in the full CI-order run: a fenced host's restarted agent did not renew its Lease within 30 s in the fourth round; passes alone. Run with --ignored"]
 async fn crashed_vip_host_is_fenced_before_the_vip_moves() -> Result<()> {
     let (cluster, bmcs) = fenced_cluster("fence-crash").await?;
     let mut fences = Vec::new();

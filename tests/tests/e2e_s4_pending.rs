@@ -105,7 +105,12 @@ async fn s4_a_slow_start_is_recorded_as_pending_then_complete() -> Result<()> {
             ensure!(n == node, "the start completed on {n}, was pending on {node}");
             break op;
         }
-        ensure!(t.elapsed() < Duration::from_secs(START_S + 20), "the start never completed");
+        ensure!(
+            t.elapsed() < Duration::from_secs(START_S + 20),
+            "the start never completed\nactions: {:?}\n{}",
+            scenario::actions_since(&cluster, 0).await,
+            cluster.log_tails(40)
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let pending_for = seen_pending.elapsed();
@@ -119,7 +124,13 @@ async fn s4_a_slow_start_is_recorded_as_pending_then_complete() -> Result<()> {
             .await {
             break op;
         }
-        ensure!(t.elapsed() < Duration::from_secs(15), "the recurring monitor of slow never listed");
+        ensure!(
+            t.elapsed() < Duration::from_secs(15),
+            "the recurring monitor of slow never listed\nops on {node}: {:?}\nactions: {:?}\n{}",
+            scenario::ops(&cluster, &node, "slow").await,
+            scenario::actions_since(&cluster, 0).await,
+            cluster.log_tails(40)
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     eprintln!(

@@ -114,6 +114,14 @@ async fn s5_maintenance_mode_freezes_everything_and_resumes_without_restarts() -
     // Maintenance on, then ask for a move (standby both holders' hosts): nothing may happen.
     scenario::set_property(&cluster, "maintenance-mode", "true").await?;
     scenario::settled(&cluster, Duration::from_secs(1), Duration::from_secs(30)).await?;
+    // Maintenance stops monitoring too: the recurring monitors are cancelled.
+    let recurring = |ops: &[pacer_crds::LrmOperation]| {
+        ops.iter()
+            .filter(|o| o.operation == "monitor" && o.interval.as_deref().is_some_and(|i| i != "0"))
+            .count()
+    };
+    let ops = scenario::ops(&cluster, &daemon_host, "daemon").await;
+    ensure!(recurring(&ops) == 0, "daemon's monitor still recorded in maintenance mode: {ops:?}");
     for h in [&vip_host, &daemon_host] {
         scenario::patch_node(&cluster, h, serde_json::json!({ "standby": true })).await?;
     }
@@ -140,6 +148,8 @@ async fn s5_maintenance_mode_freezes_everything_and_resumes_without_restarts() -
     scenario::settled(&cluster, Duration::from_secs(3), Duration::from_secs(30)).await?;
     let (vip, daemon) = snapshot(&cluster)?;
     ensure!(vip == vec![vip_host.clone()], "VIP after maintenance: {vip:?}");
+    let ops = scenario::ops(&cluster, &daemon_host, "daemon").await;
+    ensure!(recurring(&ops) == 1, "daemon's monitor not re-armed after maintenance: {ops:?}");
     ensure!(daemon.get(&daemon_host) == Some(&vec![daemon_pid]), "daemon restarted: {daemon:?}");
     ensure!(std::fs::metadata(&db_file)?.ino() == db_inode, "db's state file was recreated (restart)");
     let after = scenario::actions_since(&cluster, before).await;

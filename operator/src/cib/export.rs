@@ -136,33 +136,35 @@ impl<'a> Exporter<'a> {
         })
     }
 
-    fn singleton<T>(
-        &self,
-        pick: impl Fn(&'a Object) -> Option<&'a T>,
-        kind: &'static str,
-    ) -> R<Option<&'a T>> {
-        let found: Vec<&T> = self.objects.iter().filter_map(pick).collect();
-        if found.len() > 1 {
+    fn cib(&self) -> R<El> {
+        // Several ClusterProperties objects (properties split over GitOps files) are
+        // several cluster_property_sets, as in a CIB; only one may carry the <cib>
+        // attributes. The one with them (else the first by name) keeps the default set id.
+        let mut all: Vec<&ClusterProperties> = self
+            .objects
+            .iter()
+            .filter_map(|o| match o {
+                Object::ClusterProperties(p) => Some(p),
+                _ => None,
+            })
+            .collect();
+        all.sort_by_key(|p| (p.spec.cib.is_none(), p.name_any()));
+        let with_cib: Vec<String> = all
+            .iter()
+            .filter(|p| p.spec.cib.is_some())
+            .map(|p| p.name_any())
+            .collect();
+        if with_cib.len() > 1 {
             return Err(oerr(
-                kind,
-                "",
-                format!("{} objects given; a cluster has exactly one", found.len()),
+                "ClusterProperties",
+                &with_cib[1],
+                format!(
+                    "spec.cib is set in {}: only one ClusterProperties may carry the <cib> attributes; remove it from the others",
+                    with_cib.join(", ")
+                ),
             ));
         }
-        Ok(found.first().copied())
-    }
-
-    fn cib(&self) -> R<El> {
-        let props = self.singleton(
-            |o| {
-                if let Object::ClusterProperties(p) = o {
-                    Some(p)
-                } else {
-                    None
-                }
-            },
-            "ClusterProperties",
-        )?;
+        let props = all.first().copied();
         let doc = props.and_then(|p| p.spec.cib.clone()).unwrap_or_default();
         let cib = El::new("cib")
             .o("crm_feature_set", doc.crm_feature_set)
@@ -185,12 +187,17 @@ impl<'a> Exporter<'a> {
             .o("no-quorum-panic", doc.no_quorum_panic);
 
         let mut crm_config = El::new("crm_config");
-        if let Some(p) = props {
+        for (i, p) in all.iter().enumerate() {
+            let default_id = if i == 0 {
+                "cib-bootstrap-options".to_string()
+            } else {
+                format!("{}-options", p.name_any())
+            };
             crm_config.extend(
                 join_sets(
                     p.spec.properties.as_ref(),
                     &p.spec.property_sets,
-                    "cib-bootstrap-options",
+                    &default_id,
                 )
                 .iter()
                 .map(|s| self.set_el("cluster_property_set", s, None))
@@ -1164,5 +1171,46 @@ impl Tap for El {
     fn tap(mut self, f: impl FnOnce(&mut Self)) -> Self {
         f(&mut self);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cib::manifest::parse_manifests;
+
+    const TWO: &str = r#"
+apiVersion: ha.pacer.dev/v1alpha1
+kind: ClusterProperties
+metadata: {name: cluster}
+spec: {properties: {stonith-enabled: "false"}}
+---
+apiVersion: ha.pacer.dev/v1alpha1
+kind: ClusterProperties
+metadata: {name: maintenance}
+spec: {properties: {maintenance-mode: "true"}}
+"#;
+
+    #[test]
+    fn several_cluster_properties_are_several_property_sets() {
+        let xml = export_cib(&parse_manifests(TWO).unwrap()).unwrap();
+        assert!(
+            xml.contains(r#"<cluster_property_set id="cib-bootstrap-options">"#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(r#"<cluster_property_set id="maintenance-options">"#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(r#"name="maintenance-mode" value="true""#),
+            "{xml}"
+        );
+        // Only one may carry the <cib> attributes.
+        let both = TWO.replace("}}\n", "}, cib: {epoch: \"3\"}}\n");
+        let err = export_cib(&parse_manifests(&both).unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("only one ClusterProperties"), "{err}");
     }
 }
