@@ -127,6 +127,35 @@ fn seq_key(f: &FencingHistory) -> (i64, i64) {
     (created.max(completed), 0)
 }
 
+/// Targets the DC stops fencing (`stonith-max-attempts`, Pacemaker's default 10): their
+/// newest `max_attempts` records are all failures, none older than the node's last Lease
+/// renewal (`renewed_ms`) and none after a success. A success (e.g. a manual
+/// confirmation) or the node coming back resets the count.
+pub fn given_up<'a>(
+    history: impl IntoIterator<Item = &'a FencingHistory>,
+    renewed_ms: impl Fn(&str) -> Option<i64>,
+    max_attempts: usize,
+) -> std::collections::BTreeSet<String> {
+    let mut by_target: BTreeMap<&str, Vec<&FencingHistory>> = BTreeMap::new();
+    for f in history {
+        by_target.entry(f.spec.target.as_str()).or_default().push(f);
+    }
+    let mut out = std::collections::BTreeSet::new();
+    for (target, mut v) in by_target {
+        v.sort_by_key(|f| std::cmp::Reverse(seq_key(f)));
+        let since = renewed_ms(target).unwrap_or(i64::MIN);
+        let failures = v
+            .iter()
+            .take_while(|f| f.spec.result != "success" && seq_key(f).0 > since)
+            .filter(|f| f.spec.result == "failed")
+            .count();
+        if max_attempts > 0 && failures >= max_attempts {
+            out.insert(target.to_string());
+        }
+    }
+    out
+}
+
 /// Records to delete: all but the newest [`KEEP_PER_TARGET`] per target, never a pending
 /// one and never the newest success of a target (membership depends on it).
 pub fn prunable<'a>(history: impl IntoIterator<Item = &'a FencingHistory>) -> Vec<String> {
@@ -218,5 +247,28 @@ mod tests {
         assert_eq!(doomed.len(), all.len() - KEEP_PER_TARGET - 1);
         assert!(!doomed.contains(&"n1-1".to_string()), "the last success stays");
         assert!(doomed.contains(&"n1-2".to_string()));
+    }
+
+    #[test]
+    fn fencing_is_given_up_after_max_attempts_in_a_row() {
+        let rec = |target: &str, result: &str, at: i64| {
+            let mut f = manual_confirmation(target, "t", jiff::Timestamp::from_second(at).unwrap());
+            f.metadata.name = Some(format!("{target}-{at}"));
+            f.spec.result = result.into();
+            f
+        };
+        let h = vec![
+            rec("a", "success", 10),
+            rec("a", "failed", 20),
+            rec("a", "failed", 30),
+            rec("b", "failed", 20),
+            rec("b", "failed", 30),
+            rec("b", "success", 40),
+        ];
+        assert_eq!(given_up(&h, |_| None, 2), ["a".to_string()].into());
+        assert!(given_up(&h, |_| None, 3).is_empty());
+        // The node renewed its Lease after the first failure: only one counts.
+        assert!(given_up(&h, |_| Some(25_000), 2).is_empty());
+        assert!(given_up(&h, |_| None, 0).is_empty());
     }
 }

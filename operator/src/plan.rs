@@ -175,6 +175,7 @@ pub fn actions(s: &Schedule, index: &Index) -> Vec<TransitionAction> {
             a.after.push(e.before as i64);
         }
     }
+    drop_given_up_fencing(&mut out, index);
     drop_known_probes(&mut out, index);
     let next = out.iter().map(|a| a.id + 1).max().unwrap_or(0);
     out.extend(crate::maintenance::cancels(cl, index, next));
@@ -183,6 +184,55 @@ pub fn actions(s: &Schedule, index: &Index) -> Vec<TransitionAction> {
         a.after.dedup();
     }
     out
+}
+
+/// `stonith-max-attempts`: fence actions for a target whose fencing failed that many times
+/// in a row are not planned again (nor anything ordered after them), until a fence
+/// succeeds — e.g. `kubectl pacer`'s manual confirmation — or the node comes back.
+fn drop_given_up_fencing(actions: &mut Vec<TransitionAction>, index: &Index) {
+    let max = index
+        .config
+        .values()
+        .find_map(|o| match o {
+            Object::ClusterProperties(p) => p
+                .spec
+                .properties
+                .as_ref()
+                .and_then(|m| m.get("stonith-max-attempts"))
+                .and_then(|v| v.trim().parse::<usize>().ok()),
+            _ => None,
+        })
+        .unwrap_or(10);
+    let targets = crate::fencing::given_up(
+        index.fencing.values(),
+        |n| index.leases.get(n).and_then(|l| l.renew_ms),
+        max,
+    );
+    let mut dropped: std::collections::BTreeSet<i64> = actions
+        .iter()
+        .filter(|a| a.task == "fence" && targets.contains(&a.node))
+        .map(|a| a.id)
+        .collect();
+    if dropped.is_empty() {
+        return;
+    }
+    tracing::warn!(
+        targets = ?targets,
+        max_attempts = max,
+        "fencing failed stonith-max-attempts times in a row: not retrying (confirm the node off manually, or fix the device and let the node rejoin)"
+    );
+    loop {
+        let more: Vec<i64> = actions
+            .iter()
+            .filter(|a| !dropped.contains(&a.id) && a.after.iter().any(|x| dropped.contains(x)))
+            .map(|a| a.id)
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        dropped.extend(more);
+    }
+    actions.retain(|a| !dropped.contains(&a.id));
 }
 
 /// Removes probes of resources the node's history already knows about (a probe asks
