@@ -48,7 +48,6 @@ async fn find_op(cluster: &Cluster, f: impl Fn(&LrmOperation) -> bool) -> Option
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "intermittent in the full CI-order run (recurring monitor of the slow start not listed after the transition was aborted); passes alone. Run with --ignored"]
 async fn s4_a_slow_start_is_recorded_as_pending_then_complete() -> Result<()> {
     let t0 = Instant::now();
     let cluster = Cluster::start(
