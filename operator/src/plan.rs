@@ -42,18 +42,8 @@ pub fn actions(s: &Schedule, index: &Index) -> Vec<TransitionAction> {
             .and_then(|t| parse_ms(t)),
         _ => None,
     });
-    let fence_timeout = index
-        .config
-        .values()
-        .find_map(|o| match o {
-            Object::ClusterProperties(p) => p
-                .spec
-                .properties
-                .as_ref()
-                .and_then(|m| m.get("stonith-timeout"))
-                .and_then(|t| parse_ms(t)),
-            _ => None,
-        })
+    let fence_timeout = cluster_property(index, "stonith-timeout")
+        .and_then(parse_ms)
         .unwrap_or(DEFAULT_FENCE_TIMEOUT_MS);
     let healthy: Vec<&str> = cl
         .nodes
@@ -186,22 +176,20 @@ pub fn actions(s: &Schedule, index: &Index) -> Vec<TransitionAction> {
     out
 }
 
+/// A cluster property from the first ClusterProperties' unconditional `properties`.
+fn cluster_property<'a>(index: &'a Index, name: &str) -> Option<&'a str> {
+    index.config.values().find_map(|o| match o {
+        Object::ClusterProperties(p) => p.spec.properties.as_ref()?.get(name).map(String::as_str),
+        _ => None,
+    })
+}
+
 /// `stonith-max-attempts`: fence actions for a target whose fencing failed that many times
 /// in a row are not planned again (nor anything ordered after them), until a fence
 /// succeeds — e.g. `kubectl pacer`'s manual confirmation — or the node comes back.
 fn drop_given_up_fencing(actions: &mut Vec<TransitionAction>, index: &Index) {
-    let max = index
-        .config
-        .values()
-        .find_map(|o| match o {
-            Object::ClusterProperties(p) => p
-                .spec
-                .properties
-                .as_ref()
-                .and_then(|m| m.get("stonith-max-attempts"))
-                .and_then(|v| v.trim().parse::<usize>().ok()),
-            _ => None,
-        })
+    let max = cluster_property(index, "stonith-max-attempts")
+        .and_then(|v| v.trim().parse::<usize>().ok())
         .unwrap_or(10);
     let targets = crate::fencing::given_up(
         index.fencing.values(),
