@@ -85,7 +85,9 @@ fn group_host(cluster: &Cluster) -> Result<Option<String>> {
     Ok((db.len() == 1 && db == vip).then(|| db[0].clone()))
 }
 
-/// `(finished of `a`, dispatched of `b`)` in the newest transition holding both actions.
+/// `(finished of `a`, dispatched of `b`)`: the newest `task` of each on `node`, over all
+/// transitions (a transition aborted half-way — e.g. by a node joining — leaves `b` to
+/// the next one; the order must hold across them too).
 async fn order_times(
     cluster: &Cluster,
     task: &str,
@@ -94,27 +96,26 @@ async fn order_times(
     b: &str,
 ) -> Result<(jiff::Timestamp, jiff::Timestamp)> {
     let api: Api<Transition> = Api::namespaced(cluster.client.clone(), &cluster.ns);
-    let mut list = api.list(&Default::default()).await?.items;
-    list.sort_by_key(|t| -t.spec.seq);
-    for t in list {
-        let find = |rsc: &str| {
-            t.spec
-                .actions
-                .iter()
-                .find(|x| x.task == task && x.node == node && x.resource.as_deref() == Some(rsc))
-                .map(|x| x.id)
-        };
-        let (Some(ia), Some(ib)) = (find(a), find(b)) else {
-            continue;
-        };
-        let st = t.status.as_ref().context("transition without status")?;
-        let sa = st.actions.get(&ia.to_string()).context("no status for a")?;
-        let sb = st.actions.get(&ib.to_string()).context("no status for b")?;
-        let fa = sa.finished.as_ref().context("a not finished")?.0;
-        let db = sb.dispatched.as_ref().context("b not dispatched")?.0;
-        return Ok((fa, db));
-    }
-    anyhow::bail!("no transition with {task} {a} and {task} {b} on {node}")
+    let list = api.list(&Default::default()).await?.items;
+    // (seq, status) of the newest action of `rsc` that has the wanted time.
+    let newest = |rsc: &str, finished: bool| {
+        list.iter()
+            .filter_map(|t| {
+                let x = t
+                    .spec
+                    .actions
+                    .iter()
+                    .find(|x| x.task == task && x.node == node && x.resource.as_deref() == Some(rsc))?;
+                let st = t.status.as_ref()?.actions.get(&x.id.to_string())?;
+                let time = if finished { st.finished.as_ref() } else { st.dispatched.as_ref() }?;
+                Some((t.spec.seq, time.0))
+            })
+            .max()
+            .map(|(_, time)| time)
+    };
+    let fa = newest(a, true).with_context(|| format!("no finished {task} {a} on {node}"))?;
+    let db = newest(b, false).with_context(|| format!("no dispatched {task} {b} on {node}"))?;
+    Ok((fa, db))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
