@@ -310,26 +310,20 @@ impl Results for ResultIndex<'_> {
                 message: f.spec.message.clone(),
             });
         }
-        // These leave no op-history entry: done once the node published the state.
-        let done = |set: &std::collections::BTreeSet<(String, String)>| {
-            let pair = (a.node.clone(), a.resource.clone().unwrap_or_default());
-            (!set.contains(&pair)).then(|| Outcome {
+        // cleanup / clear_failcount / cancel leave no op-history entry: they are done once
+        // the node's published state no longer has their (node, key) pair.
+        let gone = |set: &std::collections::BTreeSet<(String, String)>, key: String| {
+            (!set.contains(&(a.node.clone(), key))).then_some(Outcome {
                 rc: 0,
                 op_status: 0,
                 message: None,
             })
         };
+        let rsc = || a.resource.clone().unwrap_or_default();
         match a.task.as_str() {
-            "cleanup" => return done(&self.leftovers.history),
-            "clear_failcount" => return done(&self.leftovers.fail_counts),
-            "cancel" => {
-                let pair = (a.node.clone(), crate::maintenance::op_key(a));
-                return (!self.leftovers.recurring.contains(&pair)).then(|| Outcome {
-                    rc: 0,
-                    op_status: 0,
-                    message: None,
-                });
-            }
+            "cleanup" => return gone(&self.leftovers.history, rsc()),
+            "clear_failcount" => return gone(&self.leftovers.fail_counts, rsc()),
+            "cancel" => return gone(&self.leftovers.recurring, crate::maintenance::op_key(a)),
             _ => {}
         }
         let (_, op) = self.ops.get(key)?;
