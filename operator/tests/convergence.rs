@@ -407,3 +407,45 @@ fn every_example_settles() -> Result<()> {
     ensure!(checked >= 3, "only {checked} examples were simulated");
     Ok(())
 }
+
+/// A primitive first applied on its own and then wrapped in a globally-unique clone
+/// (`kubectl apply -f dir/` creates objects one by one, and users do add clones to
+/// running resources): the history entry without an instance number becomes a surplus
+/// copy, and its stop must act on that entry, or the DC stops a copy that never stops.
+#[test]
+fn a_running_primitive_wrapped_in_a_unique_clone_settles() -> Result<()> {
+    let all = parse_manifests(&example("s6-standby")?)?;
+    let (clones, rest): (Vec<Object>, Vec<Object>) =
+        all.into_iter().partition(|o| matches!(o, Object::Clone(_)));
+    let mut sim = Sim::new("")?;
+    for o in rest {
+        sim.idx.apply_config(o);
+    }
+    for node in sim.idx.configured_nodes() {
+        sim.histories.entry(node).or_default();
+    }
+    sim.publish();
+    sim.settle("the primitives on their own", 6)?;
+    ensure!(
+        sim.running.iter().any(|(r, _)| r == "ClusterIP"),
+        "ClusterIP runs as a plain primitive first: {:?}",
+        sim.running
+    );
+    for o in clones {
+        sim.idx.apply_config(o);
+    }
+    let rounds = sim.settle("after adding the clones", 6)?;
+    eprintln!("adding the clones settled after {rounds} rounds");
+    ensure!(
+        !sim.running.iter().any(|(r, _)| r == "ClusterIP"),
+        "the unnumbered copy was stopped: {:?}",
+        sim.running
+    );
+    ensure!(
+        sim.hosts_of("ClusterIP").len() == 1
+            && sim.hosts_of("HttpProxy") == sim.hosts_of("ClusterIP"),
+        "the clones run where they should: {:?}",
+        sim.running
+    );
+    Ok(())
+}

@@ -19,7 +19,8 @@ pub fn failcount(cl: &Cluster, r: RscIdx, node: NodeIdx) -> i64 {
     count
 }
 
-/// Ban nodes where the primitive reached its migration-threshold or failed hard.
+/// Ban nodes where the primitive reached its migration-threshold or failed hard, and
+/// every node after a fatal failure (the configuration is wrong wherever it runs).
 pub fn apply_bans(cl: &Cluster, r: RscIdx, w: &mut [i64]) {
     let res = &cl.resources[r];
     // Failures of operations with on-fail=ignore do not count towards the threshold.
@@ -41,6 +42,9 @@ pub fn apply_bans(cl: &Cluster, r: RscIdx, w: &mut [i64]) {
         }
     }
     for s in &res.status {
+        if s.fatal {
+            w.fill(-INFINITY);
+        }
         if s.banned {
             w[s.node] = -INFINITY;
         }

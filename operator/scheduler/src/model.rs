@@ -191,6 +191,9 @@ pub struct NodeStatus {
     pub on_fail: Option<OnFail>,
     /// The resource must never run here again (not installed, etc.).
     pub banned: bool,
+    /// A fatal failure (OCF_ERR_CONFIGURED: the configuration itself is wrong): the
+    /// resource may run nowhere until the failure is cleaned up.
+    pub fatal: bool,
     /// An operation is in flight.
     pub pending: bool,
     /// migrate_to completed here (towards this node) and no stop followed yet.
@@ -230,6 +233,11 @@ pub struct Resource {
     pub status: Vec<NodeStatus>,
     /// Not in the configuration any more (history only).
     pub orphan: bool,
+    /// The id the node's history records this orphan under, when it differs from `id`:
+    /// a globally-unique clone's history entry without an instance number (written
+    /// while the primitive was not yet, or no longer, in the clone) becomes a surplus
+    /// copy `rsc:N`, but stopping it must act on the recorded entry.
+    pub history_id: Option<String>,
     /// Template/definition digest changed: restart needed on these nodes.
     pub definition_changed: Vec<NodeIdx>,
     /// Nodes whose history has an entry for this primitive (for an anonymous clone

@@ -381,3 +381,15 @@ fn failed_container_fences_its_guest_and_recovers_in_place() {
         "the connection starts after its container"
     );
 }
+
+#[test]
+fn a_probe_saying_not_configured_stops_the_resource_everywhere() {
+    // OCF_ERR_CONFIGURED (6) is fatal: the configuration is wrong on every node, so the
+    // resource is stopped and started nowhere (crm_simulate: "Stop ... due to node
+    // availability"), not recovered in place.
+    let cib = Cib::new(&["n1", "n2"])
+        .option("stonith-enabled", "false")
+        .primitive("a")
+        .ops("a", "n1", &[("monitor", 0, 6, 7)]);
+    assert_eq!(summary(&cib), ["* Stop a ( n1 ) due to node availability"]);
+}

@@ -453,7 +453,6 @@ fn unpack_node_histories(cl: &mut Cluster, st: XNode) {
             }
             if out.fatal {
                 res.blocked = false;
-                res.meta.insert("__fatal".into(), "1".into());
             }
             res.status.push(NodeStatus {
                 node,
@@ -462,6 +461,7 @@ fn unpack_node_histories(cl: &mut Cluster, st: XNode) {
                 stop_failed: out.stop_failed,
                 on_fail: out.on_fail,
                 banned: out.banned,
+                fatal: out.fatal,
                 pending: out.pending,
                 migrated_to,
                 migrate_from: out.migrate_from,
@@ -581,6 +581,7 @@ fn orphan(cl: &mut Cluster, id: &str, lr: XNode) -> usize {
         orphan: true,
         definition_changed: vec![],
         known_on: vec![],
+        history_id: lr.attribute("id").filter(|h| *h != id).map(str::to_string),
         utilization: BTreeMap::new(),
         blocked: false,
     });

@@ -407,6 +407,7 @@ impl Unpacker<'_, '_, '_> {
             orphan: false,
             definition_changed: Vec::new(),
             known_on: Vec::new(),
+            history_id: None,
             utilization: BTreeMap::new(),
             blocked: false,
             meta,
