@@ -33,12 +33,15 @@ use tracing::{Instrument, debug, info, info_span, warn};
 use crate::{
     cib::Object,
     cleanup,
+    dc_fencing::{self, DcFencer},
     events::{self, Events},
     index::Index,
     leader::{self, LeaderState, Timing},
     membership::Membership,
     metrics::{ActionLabels, Metrics},
-    plan, snapshot, status,
+    plan,
+    settle::Settle,
+    snapshot, status,
     transition::{ActionSink, Change, Engine, Phase, State},
     watch::{self, Shared},
 };
@@ -58,6 +61,14 @@ pub struct Config {
     pub keep_transitions: usize,
     /// Wait this long after a change before acting (changes come in bursts).
     pub debounce: Duration,
+    /// Plan a configuration change once the configuration was quiet this long
+    /// (`kubectl apply -f dir/` writes objects one by one: settle.rs)...
+    pub config_quiet: Duration,
+    /// ...but no later than this after the first change not yet planned.
+    pub config_max_wait: Duration,
+    /// Run the fences the DC runs itself inside this network namespace (tests reach
+    /// their simulated BMCs' management network this way).
+    pub fence_netns: Option<String>,
     /// Re-evaluate at least this often (Lease expiry and timeouts have no event).
     pub tick: Duration,
     /// Extra wait past an action's timeout before the DC counts it as timed out.
@@ -76,6 +87,9 @@ impl Config {
             dc: Timing::default(),
             keep_transitions: 50,
             debounce: Duration::from_millis(5),
+            config_quiet: Duration::from_millis(300),
+            config_max_wait: Duration::from_secs(2),
+            fence_netns: None,
             tick: Duration::from_millis(500),
             action_grace: Duration::from_secs(5),
             recheck: Duration::from_secs(5),
@@ -129,10 +143,13 @@ pub fn start(client: Client, cfg: Config, metrics: Metrics) -> Handle {
     }
 }
 
-/// Writes the Transition status through the API (the real sink).
+/// Writes the Transition status through the API (the real sink); fence actions no node
+/// can run are started here, once dispatched (dc_fencing.rs).
 struct ApiSink {
     api: Api<Transition>,
     leader: Arc<LeaderState>,
+    fencer: Arc<DcFencer>,
+    seq: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -148,11 +165,15 @@ impl ActionSink for ApiSink {
     async fn dispatch(
         &mut self,
         transition: &str,
-        _actions: &[&pacer_crds::TransitionAction],
+        actions: &[&pacer_crds::TransitionAction],
         status: &TransitionStatus,
     ) -> Result<(), WriteError> {
         self.leader.gate("transition status")?;
-        patch_transition_status(&self.api, transition, status).await
+        patch_transition_status(&self.api, transition, status).await?;
+        for a in actions.iter().filter(|a| dc_fencing::runs_on_dc(a)) {
+            self.fencer.spawn(transition, self.seq, a);
+        }
+        Ok(())
     }
 }
 
@@ -200,6 +221,12 @@ struct Dc {
     was_leader: bool,
     /// Cleanup requests this DC carried out, shown in status until the watch has them.
     handled: BTreeMap<(&'static str, String), pacer_crds::CleanupStatus>,
+    /// Holds planning back while configuration writes keep coming.
+    settle: Settle,
+    /// Runs the fences no node can run.
+    fencer: Arc<DcFencer>,
+    /// Wake up then even without an event (the configuration will have settled).
+    wake_at: Option<Instant>,
 }
 
 impl Dc {
@@ -210,6 +237,13 @@ impl Dc {
         leader: Arc<LeaderState>,
         metrics: Metrics,
     ) -> Dc {
+        let settle = Settle::new(cfg.config_quiet, cfg.config_max_wait);
+        let fencer = Arc::new(DcFencer::new(
+            client.clone(),
+            &cfg.namespace,
+            &cfg.identity,
+            cfg.fence_netns.clone(),
+        ));
         Dc {
             events: Events::new(client.clone(), leader.clone()),
             transitions: Api::namespaced(client.clone(), &cfg.namespace),
@@ -230,6 +264,9 @@ impl Dc {
             status_failed: false,
             was_leader: false,
             handled: BTreeMap::new(),
+            settle,
+            fencer,
+            wake_at: None,
         }
     }
 
@@ -237,9 +274,19 @@ impl Dc {
         loop {
             tokio::select! {
                 _ = notify.notified() => tokio::time::sleep(self.cfg.debounce).await,
-                _ = tokio::time::sleep(self.cfg.tick) => {}
+                _ = tokio::time::sleep(self.next_tick()) => {}
             }
             self.reconcile().await;
+        }
+    }
+
+    /// The regular tick, or sooner when a settled configuration is due.
+    fn next_tick(&mut self) -> Duration {
+        match self.wake_at.take() {
+            Some(at) => at
+                .saturating_duration_since(Instant::now())
+                .min(self.cfg.tick),
+            None => self.cfg.tick,
         }
     }
 
@@ -347,6 +394,8 @@ impl Dc {
         let mut sink = ApiSink {
             api: self.transitions.clone(),
             leader: self.leader.clone(),
+            fencer: self.fencer.clone(),
+            seq: seq_of(&engine.name),
         };
         let force = was_aborted_stored;
         let changes = match engine
@@ -425,7 +474,11 @@ impl Dc {
                 "node {} fenced ({}) by {}",
                 a.node,
                 a.fence_action.as_deref().unwrap_or("off"),
-                a.executor.as_deref().unwrap_or("?")
+                match a.executor.as_deref() {
+                    Some(dc_fencing::DC_EXECUTOR) => "the DC",
+                    Some(e) => e,
+                    None => "?",
+                }
             ),
             (None, false) => format!(
                 "fencing node {} failed: {}",
@@ -446,6 +499,14 @@ impl Dc {
     async fn plan(&mut self, now_ms: i64) {
         let built = {
             let Ok(idx) = self.index.lock() else { return };
+            let planned_config = self.planned.as_ref().map(|k| k.0);
+            if let Some(left) = self
+                .settle
+                .wait(idx.config_version, planned_config, Instant::now())
+            {
+                self.wake_at = Some(Instant::now() + left);
+                return;
+            }
             let membership = idx
                 .membership(now_ms, self.cfg.node_lease_seconds)
                 .iter()
@@ -602,6 +663,10 @@ impl Dc {
         self.last_seq = seq;
         self.metrics.transitions.inc();
         info!(transition = %name, actions = actions.len(), "stored transition");
+        // What the scheduler decided, line by line (pacemaker-schedulerd logs the same).
+        for line in &t.spec.summary {
+            info!(transition = %name, "{}", line.trim());
+        }
         let mut e = Engine::new(&name, actions);
         e.grace_ms = self.cfg.action_grace.as_millis() as i64;
         self.engine = Some(e);

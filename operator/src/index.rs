@@ -336,6 +336,9 @@ impl Results for ResultIndex<'_> {
     }
 
     fn reachable(&self, a: &TransitionAction) -> bool {
+        if crate::dc_fencing::runs_on_dc(a) {
+            return true;
+        }
         let node = if a.task == "fence" {
             a.executor.as_deref().unwrap_or(&a.node)
         } else {

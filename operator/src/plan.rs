@@ -17,7 +17,7 @@ use pacer_scheduler::{
     model::{Kind, Role},
 };
 
-use crate::{cib::Object, index::Index, snapshot::SECRET_PLACEHOLDER};
+use crate::{cib::Object, dc_fencing::DC_EXECUTOR, index::Index, snapshot::SECRET_PLACEHOLDER};
 
 const DEFAULT_TIMEOUT_MS: i64 = 20_000;
 const DEFAULT_FENCE_TIMEOUT_MS: i64 = 60_000;
@@ -69,10 +69,14 @@ pub fn actions(s: &Schedule, index: &Index) -> Vec<TransitionAction> {
             };
             if let Task::Fence { action } = &a.task {
                 t.fence_action = Some(action.clone());
-                t.executor = healthy
-                    .iter()
-                    .find(|n| **n != a.node)
-                    .map(|n| n.to_string());
+                // A healthy peer runs the devices; with none left, the DC does.
+                t.executor = Some(
+                    healthy
+                        .iter()
+                        .find(|n| **n != a.node)
+                        .map_or(DC_EXECUTOR, |n| *n)
+                        .to_string(),
+                );
                 t.timeout_ms = fence_timeout;
                 return t;
             }
@@ -83,6 +87,9 @@ pub fn actions(s: &Schedule, index: &Index) -> Vec<TransitionAction> {
                 return t;
             };
             let res = &cl.resources[r];
+            if let Some(h) = &res.history_id {
+                t.resource = Some(h.clone());
+            }
             if let Kind::Primitive {
                 class,
                 provider,

@@ -114,13 +114,17 @@ pub fn build_cached(
 ) -> Result<Snapshot, Error> {
     let (inputs, membership, quorum) = inputs(index, now_ms, lease_duration_s);
     let mut objects: Vec<Object> = Vec::new();
-    let mut props: Option<ClusterProperties> = None;
+    // Every ClusterProperties object is a cluster_property_set (properties split over
+    // GitOps files); the DC's <cib> attributes (quorum, execution date) go on the one the
+    // export puts first: the one with `spec.cib`, else the first by name.
+    let mut props: Vec<ClusterProperties> = Vec::new();
     for o in index.config.values() {
         match o {
-            Object::ClusterProperties(p) => props = Some(p.clone()),
+            Object::ClusterProperties(p) => props.push(p.clone()),
             _ => objects.push(o.clone()),
         }
     }
+    props.sort_by_key(|p| (p.spec.cib.is_none(), p.name_any()));
     // Node states: membership from Leases overrides what nodes wrote.
     let mut unames = BTreeSet::new();
     let mut names = BTreeSet::new();
@@ -149,12 +153,18 @@ pub fn build_cached(
         status.push(cib::export::node_state_xml(&ns)?.into());
     }
     let now_s = now_ms.div_euclid(1000);
-    let mut p = props
-        .unwrap_or_else(|| ClusterProperties::new("cluster", ClusterPropertiesSpec::default()));
-    let cib = p.spec.cib.get_or_insert_with(Default::default);
+    if props.is_empty() {
+        props.push(ClusterProperties::new(
+            "cluster",
+            ClusterPropertiesSpec::default(),
+        ));
+    }
+    let cib = props[0].spec.cib.get_or_insert_with(Default::default);
     cib.have_quorum = Some(if quorum { "1" } else { "0" }.into());
     cib.execution_date = Some(now_s.to_string());
-    objects.insert(0, Object::ClusterProperties(p));
+    for (i, p) in props.into_iter().enumerate() {
+        objects.insert(i, Object::ClusterProperties(p));
+    }
     objects.extend(placeholder_secrets(&objects));
 
     let xml = cib::export::export_cib_with_status(&objects, status)?;
@@ -326,6 +336,37 @@ mod tests {
             load_transition_input(&t).ok().as_deref(),
             Some(xml.as_str())
         );
+    }
+
+    #[test]
+    fn every_cluster_properties_object_reaches_the_scheduler() {
+        // Properties split over two objects (e.g. two GitOps files): both sets count, and
+        // the DC's quorum verdict goes on the first.
+        let mut idx = Index::default();
+        let yaml = r#"
+apiVersion: ha.pacer.dev/v1alpha1
+kind: ClusterProperties
+metadata: {name: cluster}
+spec: {properties: {stonith-action: "off"}}
+---
+apiVersion: ha.pacer.dev/v1alpha1
+kind: ClusterProperties
+metadata: {name: two-node}
+spec: {properties: {no-quorum-policy: ignore}}
+"#;
+        for o in crate::cib::manifest::parse_manifests(yaml).unwrap_or_default() {
+            idx.apply_config(o);
+        }
+        let snap = build(&idx, 0, 60).map(|s| s.xml).unwrap_or_default();
+        assert!(
+            snap.contains(r#"name="stonith-action" value="off""#),
+            "{snap}"
+        );
+        assert!(
+            snap.contains(r#"name="no-quorum-policy" value="ignore""#),
+            "{snap}"
+        );
+        assert_eq!(snap.matches("have-quorum=").count(), 1, "{snap}");
     }
 
     #[test]

@@ -400,6 +400,9 @@ impl Cluster {
             .args(["--namespace", &self.ns])
             .arg(format!("--identity=op-{index}"))
             .arg("--metrics-addr=127.0.0.1:0")
+            // Fences the DC runs itself (no node can) reach the BMCs' management network,
+            // as an operator pod with a route to the BMCs would.
+            .arg(format!("--fence-netns={}", self.hosts.bridge_ns))
             .args(&self.opts.operator_args);
         let p = spawn(cmd, &self.log_path(&format!("operator-{index}")))?;
         let mut ops = self.operators.lock().map_err(|_| anyhow!("poisoned"))?;
@@ -565,6 +568,15 @@ impl Cluster {
                 );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Every NodeState (each node's published operation history), for a failing test's
+    /// message: what the DC decided from.
+    pub async fn node_states_yaml(&self) -> String {
+        match self.kubectl(&["get", "nodestates", "-o", "yaml"]).await {
+            Ok(out) => out.stdout,
+            Err(e) => format!("(kubectl get nodestates failed: {e})"),
         }
     }
 

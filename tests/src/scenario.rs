@@ -260,8 +260,9 @@ pub async fn settled(cluster: &Cluster, quiet: Duration, timeout: Duration) -> R
         }
         if t.elapsed() > timeout {
             bail!(
-                "the cluster did not settle within {timeout:?} (newest transition t-{seq}, complete: {complete})\n{}",
-                cluster.log_tails(25)
+                "the cluster did not settle within {timeout:?} (newest transition t-{seq}, complete: {complete})\n{}\n==== NodeStates ====\n{}",
+                cluster.log_tails(25),
+                cluster.node_states_yaml().await
             );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

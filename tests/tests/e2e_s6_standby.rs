@@ -113,6 +113,15 @@ async fn s6_standby_moves_everything_off_and_online_allows_placement_again() -> 
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    if states != "n1=standby/0 n2=online/3" {
+        // What the DC counted from: each node's published operation history.
+        eprintln!("pacer-e2e s6: NodeStates:\n{}", cluster.node_states_yaml().await);
+        let decided: Vec<String> = (0..2)
+            .flat_map(|i| cluster.log(&format!("operator-{i}")).lines().map(str::to_string).collect::<Vec<_>>())
+            .filter(|l| l.contains("* "))
+            .collect();
+        eprintln!("pacer-e2e s6: the DC's decisions:\n{}", decided.join("\n"));
+    }
     ensure!(states == "n1=standby/0 n2=online/3", "ClusterNode status (state/resources): {states}");
     eprintln!("pacer-e2e s6: standby n1 emptied it in {moved:?}; test {:?}", t0.elapsed());
     Ok(())

@@ -47,6 +47,17 @@ struct Args {
     debounce_ms: u64,
     #[arg(long, default_value_t = 500)]
     tick_ms: u64,
+    /// Schedule a configuration change once no configuration object changed for this
+    /// long (`kubectl apply -f dir/` writes objects one by one)...
+    #[arg(long, default_value_t = 300)]
+    config_quiet_ms: u64,
+    /// ...and at the latest this long after the first unscheduled change.
+    #[arg(long, default_value_t = 2000)]
+    config_max_wait_ms: u64,
+    /// Run the fence agents the DC runs itself (when no node can fence) inside this
+    /// network namespace (`/run/netns/NAME`), e.g. one that reaches the BMC network.
+    #[arg(long)]
+    fence_netns: Option<String>,
     /// Re-run the scheduler at least this often without input changes (failure-timeout
     /// expiry and date rules have no event).
     #[arg(long, default_value_t = 5000)]
@@ -95,6 +106,9 @@ async fn main() -> Result<()> {
         cfg.keep_transitions = args.keep_transitions;
         cfg.debounce = Duration::from_millis(args.debounce_ms);
         cfg.tick = Duration::from_millis(args.tick_ms);
+        cfg.config_quiet = Duration::from_millis(args.config_quiet_ms);
+        cfg.config_max_wait = Duration::from_millis(args.config_max_wait_ms);
+        cfg.fence_netns = args.fence_netns.clone();
         cfg.recheck = Duration::from_millis(args.recheck_ms);
         info!(namespace = %ns, %identity, "managing cluster");
         handles.push(controller::start(client.clone(), cfg, metrics.clone()));
