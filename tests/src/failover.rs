@@ -5,14 +5,15 @@
 //! Transition starting the VIP elsewhere), *start* (the address is configured on the new
 //! host), *ARP* (the client's neighbour entry points at the new host's MAC), *TCP* (the
 //! first TCP connect from the client answered by the new host), and every sample where two
-//! hosts with a working link held the address at once (must stay empty).
+//! hosts with a working link held the address at once (must stay empty). With fencing, the
+//! caller fills *fence* (the BMC's power-off, see [`FailoverReport::check_fenced`]).
 
 use std::{
     sync::{
         Arc, Mutex,
         atomic::{AtomicBool, Ordering},
     },
-    time::{Duration, Instant},
+    time::{Duration, Instant, SystemTime},
 };
 
 use anyhow::{Result, bail};
@@ -34,8 +35,15 @@ pub enum Fault {
 pub struct FailoverReport {
     pub from: String,
     pub to: Option<String>,
+    /// When the fault was injected (unix ms), to place BMC power-log entries.
+    pub fault_unix_ms: i64,
     pub detection: Option<Duration>,
+    /// The failed host was powered off by its BMC (fencing only; set by the caller).
+    pub fence: Option<Duration>,
     pub start: Option<Duration>,
+    /// The last sample before *start* where the new holder did not have the address yet:
+    /// the address was configured in (start_after, start].
+    pub start_after: Option<Duration>,
     pub arp: Option<Duration>,
     pub tcp: Option<Duration>,
     /// Samples (time from the fault, holders) where two reachable hosts held the VIP.
@@ -52,10 +60,11 @@ fn ms(d: Option<Duration>) -> String {
 impl FailoverReport {
     pub fn summary(&self) -> String {
         format!(
-            "{} -> {}: detection {}  start {}  arp {}  tcp {}{}",
+            "{} -> {}: detection {}  {}start {}  arp {}  tcp {}{}",
             self.from,
             self.to.as_deref().unwrap_or("?"),
             ms(self.detection),
+            self.fence.map(|f| format!("fence {}  ", ms(Some(f)))).unwrap_or_default(),
             ms(self.start),
             ms(self.arp),
             ms(self.tcp),
@@ -65,6 +74,28 @@ impl FailoverReport {
                 format!("  DOUBLE HOLDERS: {:?}", self.double_holders)
             }
         )
+    }
+
+    /// Fencing: records the power-off at `off_unix_ms` (None: never powered off) as
+    /// *fence* and checks it came before the VIP was configured or answered elsewhere.
+    pub fn check_fenced(&mut self, off_unix_ms: Option<i64>) -> Result<()> {
+        let Some(off) = off_unix_ms.filter(|off| *off >= self.fault_unix_ms) else {
+            bail!("{} was never powered off after the fault", self.from);
+        };
+        let fence = Duration::from_millis((off - self.fault_unix_ms) as u64);
+        self.fence = Some(fence);
+        let to = self.to.as_deref().unwrap_or("?");
+        let configured = self.start_after.unwrap_or_default();
+        if configured < fence {
+            bail!(
+                "{to} had the VIP (configured after {configured:?}) before {} was powered off at {fence:?}",
+                self.from
+            );
+        }
+        if self.tcp.is_some_and(|t| t < fence) {
+            bail!("{to} answered for the VIP before {} was powered off at {fence:?}", self.from);
+        }
+        Ok(())
     }
 }
 
@@ -99,12 +130,17 @@ pub async fn measure(
         .map(|t| t.spec.seq)
         .max()
         .unwrap_or(0);
-    let report = Arc::new(Mutex::new(FailoverReport {
-        from: from.clone(),
-        ..Default::default()
-    }));
     let done = Arc::new(AtomicBool::new(false));
     let t0 = Instant::now();
+    let fault_unix_ms = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default();
+    let report = Arc::new(Mutex::new(FailoverReport {
+        from: from.clone(),
+        fault_unix_ms,
+        ..Default::default()
+    }));
     match fault {
         Fault::Crash => cluster.crash_host(&from)?,
         Fault::CleanStop => cluster.signal_agent(&from, nix::sys::signal::Signal::SIGTERM)?,
@@ -122,6 +158,7 @@ pub async fn measure(
         let (bridge, client) = (cluster.hosts.bridge_ns.clone(), cluster.hosts.client.netns.clone());
         let (vip, from) = (vip.to_string(), from.clone());
         tokio::task::spawn_blocking(move || {
+            let mut last_without: Vec<Option<Duration>> = vec![None; hosts.len()];
             while !done.load(Ordering::Relaxed) {
                 let now = t0.elapsed();
                 let mut up_holders = Vec::new();
@@ -129,6 +166,8 @@ pub async fn measure(
                     let port = format!("p{}", i + 1);
                     let link_up = crate::hosts::ip(&["-n", &bridge, "-o", "link", "show", &port])
                         .is_ok_and(|o| !o.contains("state DOWN"));
+                    // An address missing from this query was missing at `asked` or later.
+                    let asked = t0.elapsed();
                     let has = crate::hosts::ip(&["-n", ns, "-o", "addr", "show", "dev", "eth0"])
                         .is_ok_and(|o| o.contains(&format!("inet {vip}/")));
                     if has && link_up {
@@ -141,7 +180,11 @@ pub async fn measure(
                         && r.start.is_none()
                     {
                         r.start = Some(now);
+                        r.start_after = last_without[i];
                         r.to = Some(name.clone());
+                    }
+                    if !has {
+                        last_without[i] = Some(asked);
                     }
                 }
                 let neigh = crate::hosts::ip(&["-n", &client, "neigh", "show", &vip]).unwrap_or_default();

@@ -19,6 +19,7 @@ pub mod cluster;
 pub mod failover;
 pub mod scenario;
 pub mod bmc;
+pub mod fencing_manifests;
 
 pub use env::{Options, Ready, TestEnv, testenv_binary};
 pub use kubectl::KubectlOutput;

@@ -36,7 +36,7 @@ use pacer_crds::{FencingHistory, Transition};
 use pacer_e2e::{
     bmc::IpmiBmcs,
     cluster::{Cluster, ClusterOptions},
-    failover,
+    failover, fencing_manifests,
     hosts::{API_ADDRESS, ip, probe_from},
 };
 
@@ -47,37 +47,11 @@ fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
+/// Fencing (shared with `failover-bench --fencing ipmi`) plus the VIP.
 fn manifests(bmcs: &IpmiBmcs) -> String {
-    let mut y = format!(
-        r#"apiVersion: ha.pacer.dev/v1alpha1
-kind: ClusterProperties
-metadata: {{name: cluster}}
-spec:
-  properties:
-    stonith-enabled: "true"
-    stonith-action: "off"
-    stonith-timeout: "30s"
-    startup-fencing: "false"
----
-apiVersion: v1
-kind: Secret
-metadata: {{name: ipmi}}
-stringData: {{password: "{PASSWORD}"}}
----
-# Agents may read only the Secrets named here (deploy/rbac/agent-secrets.yaml).
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {{name: pacer-agent-secrets}}
-rules:
-- {{apiGroups: [""], resources: [secrets], resourceNames: [ipmi], verbs: [get]}}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {{name: pacer-agent-secrets}}
-subjects:
-- {{kind: Group, apiGroup: rbac.authorization.k8s.io, name: "pacer:agents"}}
-roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: pacer-agent-secrets}}
----
+    let mut y = fencing_manifests::ipmi_fencing(bmcs, PASSWORD, &[]);
+    y.push_str(&format!(
+        r#"---
 apiVersion: ha.pacer.dev/v1alpha1
 kind: ResourceDefaults
 metadata: {{name: resource-defaults}}
@@ -95,33 +69,7 @@ spec:
   operations:
   - {{name: monitor, interval: 10s, timeout: 20s}}
 "#
-    );
-    for b in &bmcs.bmcs {
-        y.push_str(&format!(
-            r#"---
-apiVersion: ha.pacer.dev/v1alpha1
-kind: Primitive
-metadata: {{name: fence-{node}}}
-spec:
-  class: stonith
-  type: fence_ipmilan
-  params:
-    ip: "{addr}"
-    ipport: "{port}"
-    username: admin
-    lanplus: "1"
-    cipher: "3"
-    power_wait: "0"
-    pcmk_host_list: {node}
-  paramsFrom:
-  - name: password
-    secretKeyRef: {{name: ipmi, key: password}}
-"#,
-            node = b.node,
-            addr = b.address,
-            port = b.port,
-        ));
-    }
+    ));
     y
 }
 

@@ -7,16 +7,31 @@
 //! agent started). Needs root, `tests/testenv/bin/pacer-testenv`, and builds the agent and
 //! operator in release unless `PACER_AGENT_BIN`/`PACER_OPERATOR_BIN` are set.
 //!
-//! `cargo run --release -p pacer-e2e --bin failover-bench -- --runs 20`
+//! `--fencing ipmi`: stonith on, one simulated BMC (ipmi_sim) and one `fence_ipmilan`
+//! device per host (tests/src/fencing_manifests.rs). The crashed host must be powered off
+//! before the VIP is configured or answers elsewhere; the extra phase *fence* is fault →
+//! BMC power-off. Between runs the host is powered on again and rebooted.
+//!
+//! `cargo run --release -p pacer-e2e --bin failover-bench -- --runs 20 [--fencing ipmi]`
 
 use std::time::Duration;
 
 use anyhow::{Result, bail};
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use pacer_e2e::{
+    bmc::IpmiBmcs,
     cluster::{Cluster, ClusterOptions, example_manifests},
     failover::{self, Fault, FailoverReport},
+    fencing_manifests,
 };
+
+const IPMI_PASSWORD: &str = "ipmi-Bench-7";
+
+#[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
+enum Fencing {
+    Off,
+    Ipmi,
+}
 
 #[derive(Parser, Debug)]
 #[command(name = "failover-bench")]
@@ -36,6 +51,31 @@ struct Args {
     tick_ms: u64,
     #[arg(long, default_value = "10.213.0.100")]
     vip: String,
+    /// `ipmi`: fence the crashed host through fence_ipmilan before recovery.
+    #[arg(long, value_enum, default_value_t = Fencing::Off)]
+    fencing: Fencing,
+    /// Extra fence_ipmilan params, `key=value` (e.g. `stonith_status_sleep=0`).
+    #[arg(long = "fence-param", value_parser = parse_param)]
+    fence_params: Vec<(String, String)>,
+}
+
+fn parse_param(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("--fence-param {s:?}: expected key=value"))
+}
+
+/// `yaml` (JSON documents joined by `---`, as from [`example_manifests`]) without its
+/// ClusterProperties.
+fn without_cluster_properties(yaml: &str) -> Result<String> {
+    let mut kept = Vec::new();
+    for doc in yaml.split("\n---\n") {
+        let v: serde_json::Value = serde_json::from_str(doc)?;
+        if v["kind"] != "ClusterProperties" {
+            kept.push(doc);
+        }
+    }
+    Ok(kept.join("\n---\n"))
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -70,10 +110,24 @@ async fn main() -> Result<()> {
     };
     eprintln!("starting control plane, {} hosts, 2 operators ...", args.hosts);
     let cluster = Cluster::start_owned("bench", opts).await?;
-    let yaml = example_manifests(
+    let mut yaml = example_manifests(
         "s3-vip",
         &[("192.168.101.121", args.vip.as_str()), ("bond0", "eth0")],
     )?;
+    let bmcs = match args.fencing {
+        Fencing::Off => None,
+        Fencing::Ipmi => {
+            let bmcs = IpmiBmcs::start(&cluster.hosts, "admin", IPMI_PASSWORD)?;
+            let params: Vec<(&str, &str)> =
+                args.fence_params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            // The fencing ClusterProperties replace the example's (stonith-enabled=false,
+            // no-quorum-policy=ignore: moot, two of three hosts keep quorum).
+            yaml = without_cluster_properties(&yaml)?;
+            yaml.push_str("\n---\n");
+            yaml.push_str(&fencing_manifests::ipmi_fencing(&bmcs, IPMI_PASSWORD, &params));
+            Some(bmcs)
+        }
+    };
     cluster.apply_yaml(&yaml).await?;
     cluster
         .wait_for("the VIP to answer", Duration::from_secs(60), || async {
@@ -81,8 +135,8 @@ async fn main() -> Result<()> {
         })
         .await?;
     println!(
-        "lease interval {} ms, lease duration {} s, operator tick {} ms",
-        args.lease_interval_ms, args.lease_duration_s, args.tick_ms
+        "lease interval {} ms, lease duration {} s, operator tick {} ms, fencing {:?} {:?}",
+        args.lease_interval_ms, args.lease_duration_s, args.tick_ms, args.fencing, args.fence_params
     );
     let mut reports: Vec<FailoverReport> = Vec::new();
     let mut failures = 0;
@@ -90,10 +144,22 @@ async fn main() -> Result<()> {
         match failover::measure(&cluster, "ip", &args.vip, Fault::Crash, Duration::from_secs(60))
             .await
         {
-            Ok(r) => {
+            Ok(mut r) => {
+                let fenced = match &bmcs {
+                    Some(b) => r.check_fenced(b.powered_off_at(&r.from)?),
+                    None => Ok(()),
+                };
                 println!("run {run:>2}: {}", r.summary());
                 let from = r.from.clone();
                 reports.push(r);
+                if let Err(e) = fenced {
+                    println!("run {run:>2}: FAILED {e:#}");
+                    failures += 1;
+                    break;
+                }
+                if let Some(b) = &bmcs {
+                    b.ipmitool(&from, "on")?;
+                }
                 cluster.reboot_host(&from).await?;
             }
             Err(e) => {
@@ -110,6 +176,9 @@ async fn main() -> Result<()> {
         reports.iter().filter_map(f).collect()
     };
     println!("{}", line("detection", pick(|r| r.detection)));
+    if bmcs.is_some() {
+        println!("{}", line("fence", pick(|r| r.fence)));
+    }
     println!("{}", line("start", pick(|r| r.start)));
     println!("{}", line("arp", pick(|r| r.arp)));
     println!("{}", line("tcp", pick(|r| r.tcp)));
