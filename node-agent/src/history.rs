@@ -49,6 +49,15 @@ pub struct OpRecord {
     pub queue_time_ms: u64,
     /// [`op_digest`] of the parameters the operation ran with.
     pub op_digest: String,
+    /// Pacemaker's `op-secure-params`: the parameters read from Secrets (" a b "), whose
+    /// values never reach the history...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secure_params: Option<String>,
+    /// ...and `op-secure-digest`: the digest without them (and without the fencer's
+    /// `pcmk_*` options), which the scheduler compares instead of `op_digest`: the DC only
+    /// knows a placeholder for a Secret's value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secure_digest: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transition_key: Option<String>,
 }
@@ -166,6 +175,14 @@ pub fn op_digest(params: &Params) -> String {
         .collect()
 }
 
+/// `op-secure-params` of `req`: its Secret-backed parameter names, " a b ".
+fn secure_params(req: &ActionRequest) -> Option<String> {
+    (!req.secret_params.is_empty()).then(|| {
+        let names: Vec<&str> = req.secret_params.iter().map(String::as_str).collect();
+        format!(" {} ", names.join(" "))
+    })
+}
+
 /// Whether `result` is a failure of `req`.
 pub fn is_failure(req: &ActionRequest, result: &ActionResult) -> bool {
     match result.status {
@@ -236,6 +253,12 @@ impl NodeHistory {
             exec_time_ms: 0,
             queue_time_ms: 0,
             op_digest: op_digest(&req.defining_params()),
+            secure_params: secure_params(req),
+            secure_digest: secure_params(req).map(|_| {
+                let mut p = req.defining_params();
+                p.0.retain(|k, _| !k.starts_with("pcmk_"));
+                op_digest(&p)
+            }),
             transition_key: req.transition_key.clone(),
         }
     }

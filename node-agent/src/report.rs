@@ -30,6 +30,8 @@ fn op_to_crd(rec: &OpRecord, node: &str) -> LrmOperation {
         transition_key: rec.transition_key.clone(),
         transition_magic: rec.transition_magic(),
         op_digest: Some(rec.op_digest.clone()),
+        op_secure_params: rec.secure_params.clone(),
+        op_secure_digest: rec.secure_digest.clone(),
         on_node: Some(node.to_string()),
         ..LrmOperation::default()
     }
@@ -162,6 +164,8 @@ fn op_from_crd(op: &LrmOperation) -> OpRecord {
         exec_time_ms: parse_i(&op.exec_time).unwrap_or(0),
         queue_time_ms: parse_i(&op.queue_time).unwrap_or(0),
         op_digest: op.op_digest.clone().unwrap_or_default(),
+        secure_params: op.op_secure_params.clone(),
+        secure_digest: op.op_secure_digest.clone(),
         transition_key: op.transition_key.clone(),
     }
 }
