@@ -94,6 +94,26 @@ pub fn all_crds() -> Vec<CustomResourceDefinition> {
     crds
 }
 
+/// The API resource of a pacer kind for dynamic clients, its plural taken from the CRD
+/// definitions (`Primitive` → `primitives`, `FencingHistory` → `fencinghistories`); `None`
+/// for a kind pacer does not serve.
+pub fn api_resource(kind: &str) -> Option<kube::core::ApiResource> {
+    static PLURALS: std::sync::OnceLock<std::collections::BTreeMap<String, String>> =
+        std::sync::OnceLock::new();
+    let plural = PLURALS
+        .get_or_init(|| {
+            all_crds()
+                .into_iter()
+                .map(|c| (c.spec.names.kind, c.spec.names.plural))
+                .collect()
+        })
+        .get(kind)?;
+    Some(kube::core::ApiResource::from_gvk_with_plural(
+        &kube::core::GroupVersionKind::gvk(GROUP, VERSION, kind),
+        plural,
+    ))
+}
+
 /// One CRD as YAML (a single document, without `---`).
 pub fn crd_yaml(crd: &CustomResourceDefinition) -> Result<String, serde_saphyr::SerializeError> {
     serde_saphyr::to_string(crd)

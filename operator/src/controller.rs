@@ -863,20 +863,8 @@ impl Dc {
         if self.leader.gate("status").is_err() {
             return;
         }
-        let plural = match kind {
-            "Primitive" => "primitives",
-            "Group" => "groups",
-            "Clone" => "clones",
-            "ClusterProperties" => "clusterproperties",
-            "ClusterNode" => "clusternodes",
-            _ => return,
-        };
-        let ar = kube::discovery::ApiResource {
-            group: pacer_crds::GROUP.into(),
-            version: pacer_crds::VERSION.into(),
-            api_version: pacer_crds::API_VERSION.into(),
-            kind: kind.into(),
-            plural: plural.into(),
+        let Some(ar) = pacer_crds::api_resource(kind) else {
+            return;
         };
         let api: Api<kube::api::DynamicObject> =
             Api::namespaced_with(self.client.clone(), &self.cfg.namespace, &ar);

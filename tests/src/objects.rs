@@ -15,16 +15,14 @@ use crate::crds::FIELD_MANAGER;
 
 /// The API resource of a pacer kind, its plural taken from the CRD definitions in
 /// pacer-crds (`Primitive` → `primitives`, `FencingHistory` → `fencinghistories`).
+/// Kinds pacer does not serve get a guessed plural (tests send them on purpose).
 pub fn pacer_resource(kind: &str) -> ApiResource {
-    let plural = pacer_crds::all_crds()
-        .into_iter()
-        .find(|c| c.spec.names.kind == kind)
-        .map(|c| c.spec.names.plural)
-        .unwrap_or_else(|| format!("{}s", kind.to_ascii_lowercase()));
-    ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk(pacer_crds::GROUP, pacer_crds::VERSION, kind),
-        &plural,
-    )
+    pacer_crds::api_resource(kind).unwrap_or_else(|| {
+        ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk(pacer_crds::GROUP, pacer_crds::VERSION, kind),
+            &format!("{}s", kind.to_ascii_lowercase()),
+        )
+    })
 }
 
 pub fn pacer_api(client: &Client, ns: &str, kind: &str) -> Api<DynamicObject> {

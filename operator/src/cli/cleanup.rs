@@ -70,19 +70,11 @@ pub async fn run(
 }
 
 fn api_resource(kind: &str) -> Result<ApiResource> {
-    let plural = match kind {
-        "Primitive" => "primitives",
-        "Group" => "groups",
-        "Clone" => "clones",
+    match kind {
+        "Primitive" | "Group" | "Clone" => pacer_crds::api_resource(kind)
+            .ok_or_else(|| anyhow::anyhow!("{kind} is not a pacer kind")),
         other => bail!("{other} objects have no cleanup"),
-    };
-    Ok(ApiResource {
-        group: pacer_crds::GROUP.into(),
-        version: pacer_crds::VERSION.into(),
-        api_version: pacer_crds::API_VERSION.into(),
-        kind: kind.into(),
-        plural: plural.into(),
-    })
+    }
 }
 
 /// The request is metadata, not configuration: a merge patch, so GitOps owners of the
