@@ -58,6 +58,14 @@ where
                 Ok(watcher::Event::Delete(o)) => Ev::Delete(o),
                 Err(e) => {
                     warn!(kind = %K::kind(&Default::default()), error = %e, "watch failed; retrying");
+                    // "Too old resource version": the watcher relists after a backoff, and
+                    // until then this kind's view is stale (objects created meanwhile are
+                    // missing). The DC must not schedule on it: not synced until the relist.
+                    if matches!(&e, watcher::Error::WatchError(s) if s.code == 410)
+                        && let Ok(mut idx) = shared.lock()
+                    {
+                        idx.synced.remove(K::kind(&Default::default()).as_ref());
+                    }
                     continue;
                 }
             };
