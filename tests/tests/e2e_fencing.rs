@@ -174,15 +174,17 @@ impl Sampler {
                 while !done.load(Ordering::Relaxed) {
                     let t = now_ms();
                     let mut round = Vec::new();
+                    let mut answered = Vec::new();
                     for _ in 0..3 {
                         if let Ok(who) = probe_from(&client, VIP, Duration::from_millis(150)) {
+                            // Stamped on arrival: a round takes up to 450 ms, and an answer
+                            // stamped with the round's start could look older than it is.
+                            answered.push((now_ms(), who.clone()));
                             round.push(who);
                         }
                     }
                     if let Ok(mut s) = seen.lock() {
-                        for w in &round {
-                            s.answers.push((t, w.clone()));
-                        }
+                        s.answers.extend(answered);
                         let mut distinct = round.clone();
                         distinct.sort();
                         distinct.dedup();

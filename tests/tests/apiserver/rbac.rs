@@ -346,11 +346,23 @@ async fn operator_writes_status_but_not_spec_or_secrets() -> Result<()> {
             .await,
         "cannot patch resource \"primitives\"",
     )?;
+    // The fencing Secret only: the DC runs fence devices itself when no node can
+    // (deploy/rbac/agent-secrets.yaml binds it like the agents); nothing else, no list.
     let secrets: Api<Secret> = Api::namespaced(op.clone(), "pacer-system");
+    match secrets.get("pacer-fencing").await {
+        Ok(_) => {}
+        Err(kube::Error::Api(e)) if e.code == 404 => {}
+        Err(e) => bail!("operator reading the fencing Secret: {e}"),
+    }
     expect_forbidden(
-        "operator reading a Secret",
-        secrets.get("pacer-fencing").await,
+        "operator reading another Secret",
+        secrets.get("db-credentials").await,
         "cannot get resource \"secrets\"",
+    )?;
+    expect_forbidden(
+        "operator listing Secrets",
+        secrets.list(&ListParams::default()).await,
+        "cannot list resource \"secrets\"",
     )?;
     // Leader election: the operator holds the Lease pacer-dc of the cluster namespace; an
     // agent cannot take it.
