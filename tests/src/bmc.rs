@@ -182,7 +182,7 @@ impl IpmiBmcs {
         }
         for (i, b) in out.bmcs.iter().enumerate() {
             let t = Instant::now();
-            let mut restarted = false;
+            let mut restarts = 0u32;
             loop {
                 let st = Command::new("ip")
                     .args([
@@ -195,18 +195,19 @@ impl IpmiBmcs {
                 if st.status.success() {
                     break;
                 }
-                // An ipmi_sim that came up without its LAN channel (seen rarely on a
-                // loaded machine) gets one fresh start.
-                if !restarted && t.elapsed() > Duration::from_secs(6) {
-                    restarted = true;
+                // An ipmi_sim that came up without a working LAN channel (seen rarely on a
+                // loaded machine, and once more after one fresh start) is started afresh
+                // every 6 s.
+                if t.elapsed() > Duration::from_secs(6 * (u64::from(restarts) + 1)) {
+                    restarts += 1;
                     let (lan, emu, state, sim_log) = &sims[i];
                     let _ = out.procs[i].kill();
                     let _ = out.procs[i].wait();
                     out.procs[i] = spawn_sim(br, lan, emu, state, sim_log)?;
                 }
-                if t.elapsed() > Duration::from_secs(15) {
+                if t.elapsed() > Duration::from_secs(26) {
                     bail!(
-                        "BMC of {} at {}:{} does not answer: {}\nipmi_sim output:\n{}",
+                        "BMC of {} at {}:{} does not answer after {restarts} restart(s): {}\nipmi_sim output:\n{}",
                         b.node,
                         b.address,
                         b.port,
