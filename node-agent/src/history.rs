@@ -233,6 +233,12 @@ impl NodeHistory {
     }
 
     fn base_record(req: &ActionRequest, now: Timestamp) -> OpRecord {
+        let secure_params = secure_params(req);
+        let secure_digest = secure_params.as_ref().map(|_| {
+            let mut p = req.defining_params();
+            p.0.retain(|k, _| !k.starts_with("pcmk_"));
+            op_digest(&p)
+        });
         let id = if req.is_recurring() {
             req.op_key()
         } else {
@@ -253,12 +259,8 @@ impl NodeHistory {
             exec_time_ms: 0,
             queue_time_ms: 0,
             op_digest: op_digest(&req.defining_params()),
-            secure_params: secure_params(req),
-            secure_digest: secure_params(req).map(|_| {
-                let mut p = req.defining_params();
-                p.0.retain(|k, _| !k.starts_with("pcmk_"));
-                op_digest(&p)
-            }),
+            secure_params,
+            secure_digest,
             transition_key: req.transition_key.clone(),
         }
     }

@@ -40,15 +40,16 @@ impl DcFencer {
     /// `netns`: run fence agents inside this network namespace (`/run/netns/NAME`), for a
     /// management network the operator's own namespace cannot reach (tests).
     pub fn new(client: Client, namespace: &str, identity: &str, netns: Option<String>) -> DcFencer {
+        let me = format!("dc/{identity}");
         let (executor, _events) = Executor::new(ExecutorConfig {
-            node_name: Some(format!("dc/{identity}")),
+            node_name: Some(me.clone()),
             netns,
             ..Default::default()
         });
         DcFencer {
             client,
             namespace: namespace.into(),
-            me: format!("dc/{identity}"),
+            me,
             executor,
         }
     }

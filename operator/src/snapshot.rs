@@ -124,7 +124,7 @@ pub fn build_cached(
             _ => objects.push(o.clone()),
         }
     }
-    props.sort_by_key(|p| (p.spec.cib.is_none(), p.name_any()));
+    props.sort_by_key(cib::export::property_sets_order);
     // Node states: membership from Leases overrides what nodes wrote.
     let mut unames = BTreeSet::new();
     let mut names = BTreeSet::new();

@@ -85,6 +85,13 @@ fn cib_id(o: &Object) -> String {
     id.unwrap_or_else(|| o.name())
 }
 
+/// The order of several ClusterProperties objects as cluster_property_sets: the one with
+/// `spec.cib` first (it carries the <cib> attributes and the default set id), then by
+/// name. The DC's snapshot puts its quorum verdict on the first by the same rule.
+pub fn property_sets_order(p: &ClusterProperties) -> (bool, String) {
+    (p.spec.cib.is_none(), p.name_any())
+}
+
 impl<'a> Exporter<'a> {
     fn new(objects: &'a [Object]) -> R<Self> {
         let mut resources = HashMap::new();
@@ -148,7 +155,7 @@ impl<'a> Exporter<'a> {
                 _ => None,
             })
             .collect();
-        all.sort_by_key(|p| (p.spec.cib.is_none(), p.name_any()));
+        all.sort_by_key(|p| property_sets_order(p));
         let with_cib: Vec<String> = all
             .iter()
             .filter(|p| p.spec.cib.is_some())
