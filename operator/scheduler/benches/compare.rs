@@ -239,26 +239,26 @@ fn report_targets(rows: &[Row]) {
     // holds one history entry per (node, resource) pair, so the input itself grows with
     // nodes x resources: the cost per history entry is printed beside it.
     let big: Vec<&Row> = rows.iter().filter(|r| r.1 >= 100).collect();
-    if let (Some(first), Some(last)) = (big.first(), big.last()) {
-        if first.1 != last.1 {
-            let growth = last.4 / first.4;
-            let per_entry = |r: &Row| r.3.as_secs_f64() * 1e9 / (r.0 * r.1) as f64;
-            println!(
-                "linearity: CPU us/resource {:.1} at {}/{} -> {:.1} at {}/{} ({growth:.2}x for {}x the resources, {}x the nodes); \
-                 ns per history entry {:.0} -> {:.0} {}",
-                first.4,
-                first.0,
-                first.1,
-                last.4,
-                last.0,
-                last.1,
-                last.1 / first.1,
-                last.0 / first.0,
-                per_entry(first),
-                per_entry(last),
-                verdict(per_entry(last) <= per_entry(first) * 1.5)
-            );
-        }
+    if let (Some(first), Some(last)) = (big.first(), big.last())
+        && first.1 != last.1
+    {
+        let growth = last.4 / first.4;
+        let per_entry = |r: &Row| r.3.as_secs_f64() * 1e9 / (r.0 * r.1) as f64;
+        println!(
+            "linearity: CPU us/resource {:.1} at {}/{} -> {:.1} at {}/{} ({growth:.2}x for {}x the resources, {}x the nodes); \
+             ns per history entry {:.0} -> {:.0} {}",
+            first.4,
+            first.0,
+            first.1,
+            last.4,
+            last.0,
+            last.1,
+            last.1 / first.1,
+            last.0 / first.0,
+            per_entry(first),
+            per_entry(last),
+            verdict(per_entry(last) <= per_entry(first) * 1.5)
+        );
     }
     let all_match = rows.iter().all(|r| match &r.6 {
         Some(c) => summary_lines(&c.stdout) == summary_lines(&r.5.stdout),

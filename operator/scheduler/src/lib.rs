@@ -61,7 +61,24 @@ pub struct Schedule {
 /// Run the scheduler: CIB XML and the current time (seconds since the epoch; `None`
 /// uses the CIB's `execution-date`, else 0) in, decisions and transition graph out.
 pub fn schedule(xml: &str, now: Option<i64>) -> Result<Schedule, Error> {
-    let mut cluster = unpack::unpack(xml, now)?;
+    Ok(decide(unpack::unpack(xml, now)?))
+}
+
+/// Like [`schedule`], with the status given as parsed elements: `cib_xml` is a whole <cib>
+/// whose own <status> (if any) is ignored; `status` are the elements that would be the
+/// children of <status> (node_state, tickets), each possibly from a different Document.
+/// The operator keeps each node's `<node_state>` parsed between runs: parsing the status
+/// is most of the cost of a large CIB, and usually only one node's state changed.
+pub fn schedule_with_status<'a, 'i>(
+    cib_xml: &str,
+    status: &[roxmltree::Node<'a, 'i>],
+    now: Option<i64>,
+) -> Result<Schedule, Error> {
+    Ok(decide(unpack::unpack_with_status(cib_xml, status, now)?))
+}
+
+/// Everything after unpacking: fencing, placement, actions, graph, summary.
+fn decide(mut cluster: model::Cluster) -> Schedule {
     let fences = fencing::decide(&mut cluster);
     let placement = placement::place(&cluster);
     let fences = fencing::after_placement(&mut cluster, fences, &placement);
@@ -69,12 +86,12 @@ pub fn schedule(xml: &str, now: Option<i64>) -> Result<Schedule, Error> {
     let changes = actions::decide(&cluster, &placement, &fenced);
     let graph = graph::build(&cluster, &fences, &changes);
     let summary = summary::render(&cluster, &fences, &changes);
-    Ok(Schedule {
+    Schedule {
         cluster,
         fences,
         placement,
         changes,
         graph,
         summary,
-    })
+    }
 }

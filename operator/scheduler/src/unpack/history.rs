@@ -1,13 +1,14 @@
 //! `<status>` operation history → per-primitive [`NodeStatus`]: where each resource
 //! is active, in which role, and whether it failed; orphans become stop-only resources.
 
-use super::{IdIndex, child, children};
+use super::{IdIndex, child, children, status_named};
 use crate::model::{Cluster, Kind, NodeIdx, NodeStatus, OnFail, Resource, Role, Ticket};
 use roxmltree::Node as XNode;
 use std::collections::{BTreeMap, HashMap};
 
-pub fn unpack_tickets(cl: &mut Cluster, st: XNode) {
-    for t in st.descendants().filter(|n| n.has_tag_name("ticket_state")) {
+pub fn unpack_tickets(cl: &mut Cluster, status: &[XNode]) {
+    let all = status.iter().flat_map(|s| s.descendants());
+    for t in all.filter(|n| n.has_tag_name("ticket_state")) {
         let Some(id) = t.attribute("id") else {
             continue;
         };
@@ -286,11 +287,11 @@ impl Lookup {
     }
 }
 
-pub fn unpack_history(cl: &mut Cluster, st: XNode, _cfg: Option<XNode>, _idx: &IdIndex) {
+pub fn unpack_history(cl: &mut Cluster, status: &[XNode], _cfg: Option<XNode>, _idx: &IdIndex) {
     // Remote connections that are only in the history (removed from the configuration)
     // still name a remote (or, with a container, guest) node until they are stopped.
     let mut orphan_guests: Vec<(usize, String)> = Vec::new();
-    let entries: Vec<XNode> = children(st, "node_state")
+    let entries: Vec<XNode> = status_named(status, "node_state")
         .filter_map(|ns| child(ns, "lrm"))
         .filter_map(|l| child(l, "lrm_resources"))
         .flat_map(|l| children(l, "lrm_resource"))
@@ -337,7 +338,7 @@ pub fn unpack_history(cl: &mut Cluster, st: XNode, _cfg: Option<XNode>, _idx: &I
             orphan_guests.push((cl.nodes.len() - 1, c.to_string()));
         }
     }
-    unpack_node_histories(cl, st);
+    unpack_node_histories(cl, status);
     for (n, c) in orphan_guests {
         if let Some(r) = cl.resources.iter().position(|r| r.id == c && r.is_primitive()) {
             cl.nodes[n].container = Some(r);
@@ -346,9 +347,9 @@ pub fn unpack_history(cl: &mut Cluster, st: XNode, _cfg: Option<XNode>, _idx: &I
     }
 }
 
-fn unpack_node_histories(cl: &mut Cluster, st: XNode) {
+fn unpack_node_histories(cl: &mut Cluster, status: &[XNode]) {
     let mut lookup = Lookup::new(cl);
-    for ns in children(st, "node_state") {
+    for ns in status_named(status, "node_state") {
         let node = ns
             .attribute("uname")
             .and_then(|u| cl.node_by_name(u))

@@ -23,17 +23,18 @@ pub struct IdIndex<'a, 'i> {
     /// The status section is not indexed: it is most of a large CIB (an entry per
     /// resource per node) and references point into the configuration. It is searched
     /// only when the configuration has no element with the wanted id.
-    status: Option<XNode<'a, 'i>>,
+    status: &'a [XNode<'a, 'i>],
 }
 
 impl<'a, 'i> IdIndex<'a, 'i> {
-    fn new(doc: &'a Document<'i>) -> Self {
+    /// Index `root` (a `<cib>`) outside its `<status>`; `status` are the status
+    /// children to fall back on (from this or other Documents).
+    fn new(root: XNode<'a, 'i>, status: &'a [XNode<'a, 'i>]) -> Self {
         let mut by_id = HashMap::new();
-        let root = doc.root_element();
-        let status = child(root, "status");
+        let own_status = child(root, "status");
         let outside_status = std::iter::once(root).chain(
             root.children()
-                .filter(|c| Some(*c) != status)
+                .filter(|c| Some(*c) != own_status)
                 .flat_map(|c| c.descendants()),
         );
         for n in outside_status.filter(|n| n.is_element()) {
@@ -47,7 +48,7 @@ impl<'a, 'i> IdIndex<'a, 'i> {
     }
     pub fn get(&self, id: &str) -> Option<XNode<'a, 'i>> {
         self.by_id.get(id).copied().or_else(|| {
-            self.status?.descendants().find(|n| {
+            self.status.iter().flat_map(|s| s.descendants()).find(|n| {
                 n.is_element() && n.attribute("id") == Some(id) && n.attribute("id-ref").is_none()
             })
         })
@@ -77,21 +78,60 @@ pub fn children<'a, 'i: 'a>(
 /// Unpack a whole CIB. `now` is seconds since the epoch; `None` uses the CIB's
 /// `execution-date`, else 0.
 pub fn unpack(xml: &str, now: Option<i64>) -> Result<Cluster, crate::Error> {
-    let doc = Document::parse(xml).map_err(|e| crate::Error::Xml(e.to_string()))?;
+    let doc = parse(xml)?;
     let root = doc.root_element();
+    let status: Vec<XNode> = child(root, "status")
+        .map(|s| s.children().filter(|c| c.is_element()).collect())
+        .unwrap_or_default();
+    unpack_root(root, &status, now)
+}
+
+/// Like [`unpack`], with the status given as parsed elements: `cib_xml` is a whole
+/// `<cib>` whose own `<status>` (if any) is ignored; `status` are the elements that
+/// would be the children of `<status>` (node_state, tickets), each possibly from a
+/// different Document. Lets a caller keep each node's state parsed between runs.
+pub fn unpack_with_status(
+    cib_xml: &str,
+    status: &[XNode],
+    now: Option<i64>,
+) -> Result<Cluster, crate::Error> {
+    let doc = parse(cib_xml)?;
+    unpack_root(doc.root_element(), status, now)
+}
+
+fn parse(xml: &str) -> Result<Document<'_>, crate::Error> {
+    Document::parse(xml).map_err(|e| crate::Error::Xml(e.to_string()))
+}
+
+/// The element children of `<status>` named `name`.
+fn status_named<'s, 'a, 'i>(
+    status: &'s [XNode<'a, 'i>],
+    name: &'s str,
+) -> impl Iterator<Item = XNode<'a, 'i>> + 's {
+    status
+        .iter()
+        .copied()
+        .filter(move |c| c.is_element() && c.tag_name().name() == name)
+}
+
+/// `root` is the `<cib>` (its `<status>` unused); `status` the status children.
+fn unpack_root<'a, 'i>(
+    root: XNode<'a, 'i>,
+    status: &'a [XNode<'a, 'i>],
+    now: Option<i64>,
+) -> Result<Cluster, crate::Error> {
     let now = now
         .or_else(|| {
             root.attribute("execution-date")
                 .and_then(|v| v.parse::<i64>().ok())
         })
         .unwrap_or(0);
-    let idx = IdIndex::new(&doc);
+    let idx = IdIndex::new(root, status);
     let mut cl = Cluster {
         now,
         ..Default::default()
     };
     let config = child(root, "configuration");
-    let status = child(root, "status");
     cl.options.have_quorum = matches!(root.attribute("have-quorum"), Some("1" | "true" | "yes"));
     let ctx = rule_eval::Ctx::new(now);
     if let Some(cfg) = config {
@@ -100,10 +140,9 @@ pub fn unpack(xml: &str, now: Option<i64>) -> Result<Cluster, crate::Error> {
         resources::unpack_resources(&mut cl, cfg, &idx, &ctx);
         nodes::add_remote_nodes(&mut cl, status, &idx, &ctx);
     }
-    if let Some(st) = status {
-        history::unpack_tickets(&mut cl, st);
-        history::unpack_history(&mut cl, st, config, &idx);
-    }
+    // With no status elements both are no-ops (as when the CIB has no <status>).
+    history::unpack_tickets(&mut cl, status);
+    history::unpack_history(&mut cl, status, config, &idx);
     if let Some(cfg) = config {
         constraints::unpack_constraints(&mut cl, cfg, &idx, &ctx);
     }

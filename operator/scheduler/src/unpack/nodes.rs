@@ -1,6 +1,9 @@
 //! `<nodes>` + `<node_state>` → [`Node`]s: attributes, online/unclean/standby state.
 
-use super::{AttrSetKind, IdIndex, attr_sets, child, children, options::is_true, rule_eval::Ctx};
+use super::{
+    AttrSetKind, IdIndex, attr_sets, child, children, options::is_true, rule_eval::Ctx,
+    status_named,
+};
 use crate::model::{Cluster, Node, NodeKind};
 use roxmltree::Node as XNode;
 use std::collections::BTreeMap;
@@ -18,14 +21,12 @@ fn truthy_state(v: Option<&str>) -> bool {
 pub fn unpack_nodes(
     cl: &mut Cluster,
     cfg: XNode,
-    status: Option<XNode>,
+    status: &[XNode],
     idx: &IdIndex,
     ctx: &Ctx,
     dc_uuid: Option<&str>,
 ) {
-    let states: Vec<XNode> = status
-        .map(|s| children(s, "node_state").collect())
-        .unwrap_or_default();
+    let states: Vec<XNode> = status_named(status, "node_state").collect();
     let Some(nodes) = child(cfg, "nodes") else {
         return;
     };
@@ -163,10 +164,8 @@ fn node_state(node: &mut Node, s: XNode, stonith: bool) {
 /// Remote nodes (an `ocf:pacemaker:remote` primitive names one) and guest nodes (a
 /// primitive's `remote-node` meta attribute names one), added after the resources are
 /// known. Such a node is online when its connection/container resource is active.
-pub fn add_remote_nodes(cl: &mut Cluster, status: Option<XNode>, idx: &IdIndex, ctx: &Ctx) {
-    let states: Vec<XNode> = status
-        .map(|s| children(s, "node_state").collect())
-        .unwrap_or_default();
+pub fn add_remote_nodes(cl: &mut Cluster, status: &[XNode], idx: &IdIndex, ctx: &Ctx) {
+    let states: Vec<XNode> = status_named(status, "node_state").collect();
     let mut found: Vec<(String, usize)> = Vec::new();
     for (i, r) in cl.resources.iter().enumerate() {
         if r.instance.is_some() || r.orphan {
