@@ -64,9 +64,9 @@ pub fn schedule(xml: &str, now: Option<i64>) -> Result<Schedule, Error> {
     Ok(decide(unpack::unpack(xml, now)?))
 }
 
-/// Like [`schedule`], with the status given as parsed elements: `cib_xml` is a whole <cib>
-/// whose own <status> (if any) is ignored; `status` are the elements that would be the
-/// children of <status> (node_state, tickets), each possibly from a different Document.
+/// Like [`schedule`], with (most of) the status given as parsed elements: `status` are
+/// elements that would be children of <status> (node_state, tickets), each possibly from
+/// a different Document, added after the children of `cib_xml`'s own <status>.
 /// The operator keeps each node's `<node_state>` parsed between runs: parsing the status
 /// is most of the cost of a large CIB, and usually only one node's state changed.
 pub fn schedule_with_status<'a, 'i>(

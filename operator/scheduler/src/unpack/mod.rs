@@ -86,17 +86,22 @@ pub fn unpack(xml: &str, now: Option<i64>) -> Result<Cluster, crate::Error> {
     unpack_root(root, &status, now)
 }
 
-/// Like [`unpack`], with the status given as parsed elements: `cib_xml` is a whole
-/// `<cib>` whose own `<status>` (if any) is ignored; `status` are the elements that
-/// would be the children of `<status>` (node_state, tickets), each possibly from a
-/// different Document. Lets a caller keep each node's state parsed between runs.
+/// Like [`unpack`], with (most of) the status given as parsed elements: `status` are
+/// elements that would be children of `<status>` (node_state, tickets), each possibly
+/// from a different Document; they come after the children of `cib_xml`'s own
+/// `<status>` (if any). Lets a caller keep each node's state parsed between runs.
 pub fn unpack_with_status(
     cib_xml: &str,
     status: &[XNode],
     now: Option<i64>,
 ) -> Result<Cluster, crate::Error> {
     let doc = parse(cib_xml)?;
-    unpack_root(doc.root_element(), status, now)
+    let root = doc.root_element();
+    let mut all: Vec<XNode> = child(root, "status")
+        .map(|s| s.children().filter(|c| c.is_element()).collect())
+        .unwrap_or_default();
+    all.extend_from_slice(status);
+    unpack_root(root, &all, now)
 }
 
 fn parse(xml: &str) -> Result<Document<'_>, crate::Error> {
