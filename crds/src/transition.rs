@@ -106,10 +106,6 @@ pub struct TransitionSpec {
     /// node attributes): a change of any of them aborts the transition.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub inputs: BTreeMap<String, String>,
-    /// The scheduler input (CIB XML), gzip-compressed and base64-encoded, for
-    /// `pacer simulate --transition`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub input_cib: Option<String>,
     /// crm_simulate-style "Transition Summary" lines.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub summary: Vec<String>,

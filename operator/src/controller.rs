@@ -19,12 +19,15 @@ use std::{
     time::{Duration, Instant},
 };
 
-use k8s_openapi::{api::coordination::v1::Lease, apimachinery::pkg::apis::meta::v1::Time};
+use k8s_openapi::{
+    api::{coordination::v1::Lease, core::v1::ConfigMap},
+    apimachinery::pkg::apis::meta::v1::Time,
+};
 use kube::{
     Api, Client, ResourceExt,
     api::{DeleteParams, Patch, PatchParams, PostParams},
 };
-use pacer_crds::{ClusterStatus, ResourceStatus, Transition, TransitionSpec, TransitionStatus};
+use pacer_crds::{ClusterStatus, Transition, TransitionSpec, TransitionStatus};
 use pacer_scheduler::{actions::ChangeKind, model::Cluster};
 use serde_json::json;
 use tokio::{sync::Notify, task::JoinHandle};
@@ -42,6 +45,7 @@ use crate::{
     plan,
     settle::Settle,
     snapshot, status,
+    status_writer::StatusWriter,
     transition::{ActionSink, Change, Engine, Phase, State},
     watch::{self, Shared},
 };
@@ -126,8 +130,11 @@ pub fn start(client: Client, cfg: Config, metrics: Metrics) -> Handle {
     let mut tasks = watch::spawn_all(&client, &cfg.namespace, &shared, &notify);
     let leases: Api<Lease> = Api::namespaced(client.clone(), &cfg.namespace);
     tasks.push(tokio::spawn(leader::run(leases, leader.clone(), cfg.dc)));
+    let (writer, task) = StatusWriter::spawn(client.clone(), &cfg.namespace, leader.clone());
+    tasks.push(task);
     let dc = Dc::new(
         client,
+        writer,
         cfg.clone(),
         shared.clone(),
         leader.clone(),
@@ -206,18 +213,22 @@ struct Dc {
     engine_inputs: BTreeMap<String, String>,
     /// (config version, status version, membership) at the last scheduler run.
     planned: Option<(u64, u64, String, i64)>,
-    /// The cluster as the last scheduler run saw it (for status).
+    /// The cluster as the last scheduler run saw it (for status), and how many runs
+    /// there were (status derived before the first run must be derived again after it,
+    /// even when nothing else changed).
     cluster: Option<Cluster>,
+    scheduler_runs: u64,
+    /// Where the last scheduler run's time went (logged with the transition it stores).
+    plan_timing: String,
     /// Last configuration error, shown in ClusterProperties.status.
     config_error: Option<String>,
     last_seq: i64,
-    /// Status last written per (kind, name), to write only changes.
-    written: BTreeMap<(&'static str, String), serde_json::Value>,
+    /// Writes status in the background (status_writer.rs).
+    writer: StatusWriter,
     /// Rendered `<node_state>` elements kept between scheduler runs.
     status_cache: snapshot::StatusCache,
-    /// What the last status write was derived from, and whether one of its writes failed.
+    /// What the last status handed to the writer was derived from.
     status_key: Option<String>,
-    status_failed: bool,
     was_leader: bool,
     /// Cleanup requests this DC carried out, shown in status until the watch has them.
     handled: BTreeMap<(&'static str, String), pacer_crds::CleanupStatus>,
@@ -232,6 +243,7 @@ struct Dc {
 impl Dc {
     fn new(
         client: Client,
+        writer: StatusWriter,
         cfg: Config,
         index: Shared,
         leader: Arc<LeaderState>,
@@ -256,12 +268,13 @@ impl Dc {
             engine_inputs: BTreeMap::new(),
             planned: None,
             cluster: None,
+            scheduler_runs: 0,
+            plan_timing: String::new(),
             config_error: None,
             last_seq: 0,
-            written: BTreeMap::new(),
+            writer,
             status_cache: snapshot::StatusCache::default(),
             status_key: None,
-            status_failed: false,
             was_leader: false,
             handled: BTreeMap::new(),
             settle,
@@ -300,7 +313,7 @@ impl Dc {
                 // Forget everything cached: whoever is DC next owns the stored state.
                 self.engine = None;
                 self.planned = None;
-                self.written.clear();
+                self.writer.forget();
                 self.status_key = None;
                 self.handled.clear();
                 self.was_leader = false;
@@ -330,7 +343,7 @@ impl Dc {
         {
             self.plan(now_ms).await;
         }
-        self.write_status().await;
+        self.write_status();
         self.prune().await;
     }
 
@@ -544,7 +557,9 @@ impl Dc {
                     return;
                 }
             };
-            let sched = pacer_scheduler::schedule(&snap.xml, Some(snap.now_s));
+            let built_at = t.elapsed();
+            let sched = snap.schedule();
+            let scheduled_at = t.elapsed();
             self.metrics
                 .scheduler_seconds
                 .observe(t.elapsed().as_secs_f64());
@@ -559,6 +574,12 @@ impl Dc {
                 Ok(s) => {
                     self.config_error = None;
                     let actions = plan::actions(&s, &idx);
+                    self.plan_timing = format!(
+                        "snapshot {:.1} ms, scheduler {:.1} ms, plan {:.1} ms",
+                        built_at.as_secs_f64() * 1e3,
+                        (scheduled_at - built_at).as_secs_f64() * 1e3,
+                        (t.elapsed() - scheduled_at).as_secs_f64() * 1e3
+                    );
                     let moves: Vec<(String, String)> = s
                         .changes
                         .iter()
@@ -599,6 +620,7 @@ impl Dc {
                     }
                     let summary = s.summary.clone();
                     self.cluster = Some(s.cluster);
+                    self.scheduler_runs += 1;
                     Some((snap, actions, summary))
                 }
             }
@@ -610,31 +632,25 @@ impl Dc {
             self.engine = None;
             return;
         }
-        let input_cib = match snapshot::compress(&snap.xml) {
-            Ok(c) => Some(c),
-            Err(e) => {
-                warn!(error = %e, "not storing the scheduler input");
-                None
-            }
-        };
         let spec = TransitionSpec {
             actions,
             inputs: snap.inputs,
-            input_cib,
             summary,
             ..Default::default()
         };
-        self.start_transition(spec, BTreeMap::new(), snap.membership)
+        self.start_transition(spec, BTreeMap::new(), snap.membership, Some(snap.xml))
             .await;
     }
 
     /// Stores `spec` as `t-<seq+1>` and starts carrying it out; false when it could not
-    /// be stored (retried on a later round).
+    /// be stored (retried on a later round). `input`, the scheduler input, is stored
+    /// next to it afterwards, off the critical path (snapshot::input_configmap).
     async fn start_transition(
         &mut self,
         mut spec: TransitionSpec,
         annotations: BTreeMap<String, String>,
         membership: BTreeMap<String, Membership>,
+        input: Option<String>,
     ) -> bool {
         let seq = self.last_seq + 1;
         let name = format!("t-{seq}");
@@ -649,20 +665,32 @@ impl Dc {
         if self.leader.gate("transition").is_err() {
             return false;
         }
-        if let Err(e) = self.transitions.create(&PostParams::default(), &t).await {
-            warn!(transition = %name, error = %e, "storing transition failed");
-            if let kube::Error::Api(s) = &e
-                && s.code == 409
-            {
-                // Someone stored this number already (a previous DC): read it next round.
-                self.last_seq = seq;
+        let t0 = Instant::now();
+        let stored = match self.transitions.create(&PostParams::default(), &t).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                warn!(transition = %name, error = %e, "storing transition failed");
+                if let kube::Error::Api(s) = &e
+                    && s.code == 409
+                {
+                    // Someone stored this number already (a previous DC): read it next round.
+                    self.last_seq = seq;
+                }
+                self.planned = None;
+                return false;
             }
-            self.planned = None;
-            return false;
+        };
+        if let Some(xml) = input {
+            self.store_input(stored, xml);
         }
         self.last_seq = seq;
         self.metrics.transitions.inc();
-        info!(transition = %name, actions = actions.len(), "stored transition");
+        let timing = format!(
+            "{}, store {:.1} ms",
+            std::mem::take(&mut self.plan_timing),
+            t0.elapsed().as_secs_f64() * 1e3
+        );
+        info!(transition = %name, actions = actions.len(), %timing, "stored transition");
         // What the scheduler decided, line by line (pacemaker-schedulerd logs the same).
         for line in &t.spec.summary {
             info!(transition = %name, "{}", line.trim());
@@ -684,6 +712,33 @@ impl Dc {
         };
         self.drive(now, changes).await;
         true
+    }
+
+    /// Writes the input ConfigMap of a stored Transition in the background.
+    fn store_input(&self, transition: Transition, xml: String) {
+        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), &self.cfg.namespace);
+        let leader = self.leader.clone();
+        let name = transition.name_any();
+        tokio::spawn(
+            async move {
+                let cm = match tokio::task::spawn_blocking(move || {
+                    snapshot::input_configmap(&transition, &xml)
+                })
+                .await
+                {
+                    Ok(Ok(cm)) => cm,
+                    Ok(Err(e)) => return warn!(error = %e, "not storing the scheduler input"),
+                    Err(e) => return warn!(error = %e, "not storing the scheduler input"),
+                };
+                if leader.gate("transition input").is_err() {
+                    return;
+                }
+                if let Err(e) = api.create(&PostParams::default(), &cm).await {
+                    warn!(error = %e, "storing the scheduler input failed");
+                }
+            }
+            .instrument(info_span!("input", transition = %name)),
+        );
     }
 
     /// Step 2a: `resource cleanup` requests (cleanup.rs) become a Transition of their own,
@@ -723,7 +778,7 @@ impl Dc {
                 cleanup::TRANSITION_ANNOTATION.to_string(),
                 cleanup::served(&requests),
             )]);
-            if !self.start_transition(spec, notes, membership).await {
+            if !self.start_transition(spec, notes, membership, None).await {
                 return true;
             }
             transition = Some(format!("t-{}", self.last_seq));
@@ -757,8 +812,8 @@ impl Dc {
             .is_none_or(|e| e.phase() != Phase::Running)
     }
 
-    /// Step 3: resource and cluster status, written only where it changed.
-    async fn write_status(&mut self) {
+    /// Step 3: resource and cluster status, handed to the writer when its inputs changed.
+    fn write_status(&mut self) {
         let now = Time(jiff::Timestamp::now());
         let (derived, node_status, cluster_status, props_name) = {
             let Ok(idx) = self.index.lock() else { return };
@@ -770,8 +825,9 @@ impl Dc {
                 &membership,
                 self.engine.as_ref(),
                 self.config_error.as_deref(),
+                self.scheduler_runs,
             );
-            if !std::mem::take(&mut self.status_failed) && self.status_key.as_ref() == Some(&key) {
+            if self.status_key.as_ref() == Some(&key) {
                 return;
             }
             self.status_key = Some(key);
@@ -834,57 +890,22 @@ impl Dc {
             };
             (derived, node_status, cs, props.map(|p| p.name_any()))
         };
+        let mut wanted = BTreeMap::new();
         for ((kind, name), mut st) in derived {
             if let Some(c) = self.handled.get(&(kind, name.clone())) {
                 st.last_cleanup = Some(c.clone());
             }
-            self.apply_status(kind, &name, &st).await;
+            wanted.insert((kind, name), serde_json::to_value(&st).unwrap_or_default());
         }
         for (name, st) in node_status {
             let v = serde_json::to_value(&st).unwrap_or_default();
-            self.apply_status_value("ClusterNode", &name, v).await;
+            wanted.insert(("ClusterNode", name), v);
         }
         if let Some(name) = props_name {
             let v = serde_json::to_value(&cluster_status).unwrap_or_default();
-            self.apply_status_value("ClusterProperties", &name, v).await;
+            wanted.insert(("ClusterProperties", name), v);
         }
-    }
-
-    async fn apply_status(&mut self, kind: &'static str, name: &str, st: &ResourceStatus) {
-        let v = serde_json::to_value(st).unwrap_or_default();
-        self.apply_status_value(kind, name, v).await;
-    }
-
-    async fn apply_status_value(&mut self, kind: &'static str, name: &str, v: serde_json::Value) {
-        let key = (kind, name.to_string());
-        if self.written.get(&key) == Some(&v) {
-            return;
-        }
-        if self.leader.gate("status").is_err() {
-            return;
-        }
-        let Some(ar) = pacer_crds::api_resource(kind) else {
-            return;
-        };
-        let api: Api<kube::api::DynamicObject> =
-            Api::namespaced_with(self.client.clone(), &self.cfg.namespace, &ar);
-        let body = json!({"apiVersion": pacer_crds::API_VERSION, "kind": kind, "status": v});
-        match api
-            .patch_status(
-                name,
-                &PatchParams::apply(FIELD_MANAGER).force(),
-                &Patch::Apply(body),
-            )
-            .await
-        {
-            Ok(_) => {
-                self.written.insert(key, v);
-            }
-            Err(e) => {
-                self.status_failed = true;
-                debug!(kind, name, error = %e, "status write failed");
-            }
-        }
+        self.writer.want(wanted);
     }
 
     /// Deletes the oldest transitions beyond `keep_transitions` (never the current one)
@@ -930,8 +951,17 @@ impl Dc {
                 .await
             {
                 debug!(transition = %name, error = %e, "pruning failed");
-            } else if let Ok(mut idx) = self.index.lock() {
+                continue;
+            }
+            if let Ok(mut idx) = self.index.lock() {
                 idx.transitions.remove(&name);
+            }
+            // Its owner reference has the garbage collector delete it too; a control
+            // plane without one (or an input written before the Transition was) needs this.
+            let inputs: Api<ConfigMap> = Api::namespaced(self.client.clone(), &self.cfg.namespace);
+            let input = format!("{name}{}", snapshot::INPUT_SUFFIX);
+            if let Err(e) = inputs.delete(&input, &DeleteParams::default()).await {
+                debug!(transition = %name, error = %e, "pruning its input failed");
             }
         }
     }
@@ -986,6 +1016,41 @@ fn node_object<'a>(idx: &'a Index, node: &str) -> Option<&'a Object> {
         Object::ClusterNode(n) => n.spec.uname.clone().unwrap_or_else(|| n.name_any()) == node,
         _ => false,
     })
+}
+
+/// Everything resource and cluster status is derived from, as a comparable string.
+fn status_key(
+    idx: &Index,
+    membership: &BTreeMap<String, Membership>,
+    engine: Option<&Engine>,
+    config_error: Option<&str>,
+    scheduler_runs: u64,
+) -> String {
+    use std::fmt::Write as _;
+    let mut k = format!(
+        "{scheduler_runs}/{}/{}/",
+        idx.config_version, idx.status_version
+    );
+    for (n, m) in membership {
+        let _ = write!(k, "{n}={},", m.name());
+    }
+    if let Some(t) = idx.current_transition() {
+        let phase = t
+            .status
+            .as_ref()
+            .and_then(|s| s.phase.as_deref())
+            .unwrap_or("");
+        let _ = write!(k, "/{}:{phase}", t.spec.seq);
+    }
+    if let Some(e) = engine {
+        let _ = write!(k, "/{}:{}:", e.name, e.phase().name());
+        for r in &e.runs {
+            k.push_str(r.state.name());
+            k.push(',');
+        }
+    }
+    let _ = write!(k, "/{}", config_error.unwrap_or(""));
+    k
 }
 
 #[cfg(test)]
@@ -1059,35 +1124,4 @@ mod tests {
             .is_some_and(|r| r.contains("created"))
         );
     }
-}
-
-/// Everything resource and cluster status is derived from, as a comparable string.
-fn status_key(
-    idx: &Index,
-    membership: &BTreeMap<String, Membership>,
-    engine: Option<&Engine>,
-    config_error: Option<&str>,
-) -> String {
-    use std::fmt::Write as _;
-    let mut k = format!("{}/{}/", idx.config_version, idx.status_version);
-    for (n, m) in membership {
-        let _ = write!(k, "{n}={},", m.name());
-    }
-    if let Some(t) = idx.current_transition() {
-        let phase = t
-            .status
-            .as_ref()
-            .and_then(|s| s.phase.as_deref())
-            .unwrap_or("");
-        let _ = write!(k, "/{}:{phase}", t.spec.seq);
-    }
-    if let Some(e) = engine {
-        let _ = write!(k, "/{}:{}:", e.name, e.phase().name());
-        for r in &e.runs {
-            k.push_str(r.state.name());
-            k.push(',');
-        }
-    }
-    let _ = write!(k, "/{}", config_error.unwrap_or(""));
-    k
 }

@@ -18,5 +18,6 @@ pub mod plan;
 pub mod settle;
 pub mod snapshot;
 pub mod status;
+pub mod status_writer;
 pub mod transition;
 pub mod watch;

@@ -10,6 +10,8 @@
 //! When maintenance ends the history has no recurring monitor, so the scheduler asks for
 //! it again, as Pacemaker does.
 
+use std::collections::HashSet;
+
 use pacer_crds::TransitionAction;
 use pacer_scheduler::{model::Cluster, unpack::is_true};
 
@@ -18,20 +20,31 @@ use crate::index::Index;
 /// Timeout of a cancel action (the agent only stops a timer).
 const TIMEOUT_MS: i64 = 20_000;
 
-/// Whether maintenance applies to history id `lrm_id` on node `node` (a name).
-fn in_maintenance(cl: &Cluster, node: &str, lrm_id: &str) -> bool {
-    if cl.options.maintenance_mode {
-        return true;
-    }
-    if cl.nodes.iter().any(|n| n.name == node && n.maintenance) {
-        return true;
-    }
-    let base = lrm_id.split(':').next().unwrap_or(lrm_id);
-    cl.resources
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.id == lrm_id || r.config_id == base)
-        .any(|(i, _)| {
+/// Where maintenance applies, worked out once per plan (asked for every recorded
+/// recurring operation and every active instance).
+struct Maintenance<'a> {
+    /// `maintenance-mode`.
+    all: bool,
+    nodes: HashSet<&'a str>,
+    /// Ids and config ids of resources with `maintenance=true` on themselves or a parent.
+    ids: HashSet<&'a str>,
+    config_ids: HashSet<&'a str>,
+}
+
+impl<'a> Maintenance<'a> {
+    fn of(cl: &'a Cluster) -> Self {
+        let mut m = Maintenance {
+            all: cl.options.maintenance_mode,
+            nodes: cl
+                .nodes
+                .iter()
+                .filter(|n| n.maintenance)
+                .map(|n| n.name.as_str())
+                .collect(),
+            ids: HashSet::new(),
+            config_ids: HashSet::new(),
+        };
+        for (i, r) in cl.resources.iter().enumerate() {
             let mut cur = Some(i);
             while let Some(x) = cur {
                 if cl.resources[x]
@@ -39,18 +52,38 @@ fn in_maintenance(cl: &Cluster, node: &str, lrm_id: &str) -> bool {
                     .get("maintenance")
                     .is_some_and(|v| is_true(v))
                 {
-                    return true;
+                    m.ids.insert(&r.id);
+                    m.config_ids.insert(&r.config_id);
+                    break;
                 }
                 cur = cl.resources[x].parent;
             }
-            false
-        })
+        }
+        m
+    }
+
+    fn is_empty(&self) -> bool {
+        !self.all && self.nodes.is_empty() && self.ids.is_empty()
+    }
+
+    /// Whether maintenance applies to history id `lrm_id` on node `node` (a name).
+    fn covers(&self, node: &str, lrm_id: &str) -> bool {
+        let base = lrm_id.split(':').next().unwrap_or(lrm_id);
+        self.all
+            || self.nodes.contains(node)
+            || self.ids.contains(lrm_id)
+            || self.config_ids.contains(base)
+    }
 }
 
 /// `cancel` actions for the recurring operations maintenance must stop, numbered from
 /// `first_id`.
 pub fn cancels(cl: &Cluster, index: &Index, first_id: i64) -> Vec<TransitionAction> {
     let mut out = Vec::new();
+    let maintenance = Maintenance::of(cl);
+    if maintenance.is_empty() {
+        return out;
+    }
     for (name, s) in &index.node_states {
         let node = s.spec.uname.clone().unwrap_or_else(|| name.clone());
         for r in s.spec.lrm.iter().flat_map(|l| &l.resources) {
@@ -62,7 +95,7 @@ pub fn cancels(cl: &Cluster, index: &Index, first_id: i64) -> Vec<TransitionActi
                     .unwrap_or(0);
                 if interval == 0
                     || op.call_id.as_deref() == Some("-1")
-                    || !in_maintenance(cl, &node, &r.id)
+                    || !maintenance.covers(&node, &r.id)
                 {
                     continue;
                 }
@@ -103,12 +136,27 @@ pub fn missing_monitors(
 ) -> Vec<pacer_scheduler::graph::Action> {
     use pacer_scheduler::{graph::Task, model::Role};
     let cl = &s.cluster;
-    let recorded = crate::cleanup::leftovers(index).recurring;
-    let busy: std::collections::BTreeSet<(String, String)> = s
+    let maintenance = Maintenance::of(cl);
+    // (node, RSC_OP_INTERVAL) of the recurring operations in the history.
+    let recorded: HashSet<(&str, &str)> = index
+        .node_states
+        .iter()
+        .flat_map(|(name, ns)| {
+            let node = ns.spec.uname.as_deref().unwrap_or(name.as_str());
+            ns.spec
+                .lrm
+                .iter()
+                .flat_map(|l| &l.resources)
+                .flat_map(|r| &r.operations)
+                .filter(|op| op.interval.as_deref().is_some_and(|i| i.trim() != "0"))
+                .map(move |op| (node, op.operation_key.as_deref().unwrap_or(&op.id)))
+        })
+        .collect();
+    let busy: HashSet<(&str, &str)> = s
         .graph
         .actions
         .iter()
-        .filter_map(|a| Some((a.resource.clone()?, a.node.clone())))
+        .filter_map(|a| Some((a.resource.as_deref()?, a.node.as_str())))
         .collect();
     let mut out = Vec::new();
     for (r, res) in cl.resources.iter().enumerate() {
@@ -128,8 +176,8 @@ pub fn missing_monitors(
                 || st.failed
                 || st.pending
                 || !node.online
-                || busy.contains(&(res.id.clone(), node.name.clone()))
-                || in_maintenance(cl, &node.name, lrm_id)
+                || busy.contains(&(res.id.as_str(), node.name.as_str()))
+                || maintenance.covers(&node.name, lrm_id)
             {
                 continue;
             }
@@ -145,7 +193,7 @@ pub fn missing_monitors(
                     continue;
                 }
                 let key = format!("{lrm_id}_monitor_{}", op.interval_ms);
-                if recorded.contains(&(node.name.clone(), key)) {
+                if recorded.contains(&(node.name.as_str(), key.as_str())) {
                     continue;
                 }
                 out.push(pacer_scheduler::graph::Action {

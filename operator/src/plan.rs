@@ -235,6 +235,9 @@ fn drop_given_up_fencing(actions: &mut Vec<TransitionAction>, index: &Index) {
 /// on them. The scheduler graph at the time of writing probes wherever a resource is not
 /// active, which would make every transition re-probe all inactive copies.
 fn drop_known_probes(actions: &mut Vec<TransitionAction>, index: &Index) {
+    if !actions.iter().any(|a| a.task == "monitor" && a.interval_ms == 0) {
+        return;
+    }
     let mut known: std::collections::BTreeSet<(String, String)> = Default::default();
     for (name, s) in &index.node_states {
         let node = s.spec.uname.clone().unwrap_or_else(|| name.clone());

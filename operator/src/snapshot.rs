@@ -7,8 +7,9 @@
 //! The operator never reads Secrets: each Secret-backed parameter is exported as a
 //! placeholder naming the Secret and key (agents resolve it when they run the action).
 //!
-//! Also here: the gzip+base64 copy of the input stored in a Transition, and
-//! [`load_transition_input`] to get it back (`pacer simulate --transition`).
+//! Also here: the gzip copy of the input kept next to each Transition (ConfigMap
+//! `<transition>-input`, [`input_configmap`]) and [`load_transition_input`] to get it
+//! back (`pacer simulate --transition`).
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -16,8 +17,11 @@ use std::{
     sync::Arc,
 };
 
-use base64::Engine as _;
-use k8s_openapi::{ByteString, api::core::v1::Secret};
+use k8s_openapi::{
+    ByteString,
+    api::core::v1::{ConfigMap, Secret},
+    apimachinery::pkg::apis::meta::v1::OwnerReference,
+};
 use kube::{ResourceExt, api::ObjectMeta};
 use pacer_crds::{ClusterProperties, ClusterPropertiesSpec, NodeState, NodeStateSpec, Transition};
 
@@ -34,10 +38,15 @@ pub const SECRET_PLACEHOLDER: &str = "pacer-secret:";
 pub enum Error {
     #[error("exporting the configuration to CIB XML: {0}")]
     Export(#[from] cib::Error),
-    #[error("transition {name} has no stored scheduler input (spec.inputCib)")]
+    #[error(
+        "transition {name} has no stored scheduler input (ConfigMap {name}{INPUT_SUFFIX} \
+         key {INPUT_KEY} missing: pruned, or the DC could not write it)"
+    )]
     NoInput { name: String },
-    #[error("transition {name}: spec.inputCib is not gzip+base64 CIB XML: {reason}")]
+    #[error("transition {name}: the stored input is not gzip-compressed CIB XML: {reason}")]
     BadInput { name: String, reason: String },
+    #[error("a rendered <node_state> does not parse: {0}")]
+    Render(String),
     #[error("compressing the scheduler input: {0}")]
     Compress(std::io::Error),
 }
@@ -45,7 +54,13 @@ pub enum Error {
 /// What the scheduler gets, and what the Transition records about it.
 #[derive(Clone, Debug)]
 pub struct Snapshot {
+    /// The whole CIB (stored with a Transition, replayed by `pacer simulate`).
     pub xml: String,
+    /// The same CIB without node states (its `<status>` holds only tickets), and every
+    /// `<node_state>` already parsed: what [`Snapshot::schedule`] runs on, so only the
+    /// nodes whose state changed since the last run are parsed again.
+    pub config_xml: String,
+    pub node_states: Vec<Arc<ParsedXml>>,
     /// `Kind/name` → `"<resourceVersion> g<generation>"`, plus `membership` and
     /// `attributes` digests.
     pub inputs: BTreeMap<String, String>,
@@ -55,13 +70,89 @@ pub struct Snapshot {
     pub now_s: i64,
 }
 
-/// Rendered `<node_state>` elements by NodeState name, valid while the NodeState's
-/// resourceVersion and the membership the DC decided for it stay the same. The status
-/// section is most of a large CIB and changes one node at a time, so the DC keeps one
-/// cache across runs and re-renders only what changed.
+self_cell::self_cell!(
+    /// An XML fragment and its parsed form, kept together.
+    pub struct ParsedXml {
+        owner: Arc<str>,
+        #[covariant]
+        dependent: Document,
+    }
+    impl {Debug}
+);
+
+type Document<'a> = roxmltree::Document<'a>;
+
+impl ParsedXml {
+    pub fn parse(xml: Arc<str>) -> Result<ParsedXml, Error> {
+        ParsedXml::try_new(xml, |x| roxmltree::Document::parse(x))
+            .map_err(|e| Error::Render(e.to_string()))
+    }
+    pub fn text(&self) -> &Arc<str> {
+        self.borrow_owner()
+    }
+}
+
+impl Snapshot {
+    /// Runs the scheduler on this input.
+    pub fn schedule(&self) -> Result<pacer_scheduler::Schedule, pacer_scheduler::Error> {
+        let roots: Vec<roxmltree::Node> = self
+            .node_states
+            .iter()
+            .map(|p| p.borrow_dependent().root_element())
+            .collect();
+        pacer_scheduler::schedule_with_status(&self.config_xml, &roots, Some(self.now_s))
+    }
+}
+
+/// `<node_state>` elements by NodeState name, rendered and parsed, valid while the
+/// NodeState's resourceVersion and the membership the DC decided for it stay the same.
+/// The status section is most of a large CIB and changes one node at a time, so the DC
+/// keeps one cache across runs and renders and parses only what changed.
+///
+/// It also keeps the configuration objects to export, by [`Index::config_version`]:
+/// objects as watched carry managedFields and the status the DC writes, and copying and
+/// walking hundreds of them (for Secret references) on every run cost more than the
+/// scheduler itself.
 #[derive(Default)]
 pub struct StatusCache {
-    entries: BTreeMap<String, (String, Arc<str>)>,
+    entries: BTreeMap<String, (String, Arc<ParsedXml>)>,
+    config: Option<(u64, Arc<ConfigObjects>)>,
+}
+
+/// The configuration objects of one configuration version, ready for the export.
+struct ConfigObjects {
+    /// Every ClusterProperties, in [`cib::export::property_sets_order`].
+    props: Vec<ClusterProperties>,
+    /// Everything else, with a placeholder Secret per referenced Secret at the end.
+    others: Vec<Object>,
+}
+
+impl ConfigObjects {
+    fn of(index: &Index) -> ConfigObjects {
+        let mut props: Vec<ClusterProperties> = Vec::new();
+        let mut others: Vec<Object> = Vec::new();
+        for o in index.config.values() {
+            match o {
+                Object::ClusterProperties(p) => props.push(without_status(p.clone())),
+                _ => others.push(o.clone()),
+            }
+        }
+        props.sort_by_key(cib::export::property_sets_order);
+        let mut with_props: Vec<Object> = props
+            .iter()
+            .cloned()
+            .map(Object::ClusterProperties)
+            .collect();
+        with_props.extend(others.iter().cloned());
+        others.extend(placeholder_secrets(&with_props));
+        ConfigObjects { props, others }
+    }
+}
+
+fn without_status(mut p: ClusterProperties) -> ClusterProperties {
+    p.status = None;
+    p.metadata.managed_fields = None;
+    p
 }
 
 impl StatusCache {
@@ -71,7 +162,7 @@ impl StatusCache {
         ns: &NodeState,
         m: Option<Membership>,
         seen: &mut BTreeSet<String>,
-    ) -> Result<Arc<str>, Error> {
+    ) -> Result<Arc<ParsedXml>, Error> {
         let name = ns.name_any();
         // Objects never stored (imported, built in memory) have no version to key on.
         let key = ns
@@ -87,7 +178,7 @@ impl StatusCache {
         if let Some(m) = m {
             membership::apply(&mut ns, m);
         }
-        let xml: Arc<str> = cib::export::node_state_xml(&ns)?.into();
+        let xml = Arc::new(ParsedXml::parse(cib::export::node_state_xml(&ns)?.into())?);
         match key {
             Some(k) => {
                 self.entries.insert(name, (k, xml.clone()));
@@ -113,18 +204,18 @@ pub fn build_cached(
     cache: &mut StatusCache,
 ) -> Result<Snapshot, Error> {
     let (inputs, membership, quorum) = inputs(index, now_ms, lease_duration_s);
-    let mut objects: Vec<Object> = Vec::new();
+    let config = match &cache.config {
+        Some((v, c)) if *v == index.config_version => c.clone(),
+        _ => {
+            let c = Arc::new(ConfigObjects::of(index));
+            cache.config = Some((index.config_version, c.clone()));
+            c
+        }
+    };
     // Every ClusterProperties object is a cluster_property_set (properties split over
     // GitOps files); the DC's <cib> attributes (quorum, execution date) go on the one the
     // export puts first: the one with `spec.cib`, else the first by name.
-    let mut props: Vec<ClusterProperties> = Vec::new();
-    for o in index.config.values() {
-        match o {
-            Object::ClusterProperties(p) => props.push(p.clone()),
-            _ => objects.push(o.clone()),
-        }
-    }
-    props.sort_by_key(cib::export::property_sets_order);
+    let mut props = config.props.clone();
     // Node states: membership from Leases overrides what nodes wrote.
     let mut unames = BTreeSet::new();
     let mut names = BTreeSet::new();
@@ -150,7 +241,9 @@ pub fn build_cached(
             },
         );
         membership::apply(&mut ns, *m);
-        status.push(cib::export::node_state_xml(&ns)?.into());
+        status.push(Arc::new(ParsedXml::parse(
+            cib::export::node_state_xml(&ns)?.into(),
+        )?));
     }
     let now_s = now_ms.div_euclid(1000);
     if props.is_empty() {
@@ -162,14 +255,15 @@ pub fn build_cached(
     let cib = props[0].spec.cib.get_or_insert_with(Default::default);
     cib.have_quorum = Some(if quorum { "1" } else { "0" }.into());
     cib.execution_date = Some(now_s.to_string());
-    for (i, p) in props.into_iter().enumerate() {
-        objects.insert(i, Object::ClusterProperties(p));
-    }
-    objects.extend(placeholder_secrets(&objects));
+    let props: Vec<Object> = props.into_iter().map(Object::ClusterProperties).collect();
 
-    let xml = cib::export::export_cib_with_status(&objects, status)?;
+    let texts = status.iter().map(|p| p.text().clone()).collect();
+    let (config_xml, xml) =
+        cib::export::export_cib_split(props.iter().chain(&config.others), texts)?;
     Ok(Snapshot {
         xml,
+        config_xml,
+        node_states: status,
         inputs,
         membership,
         quorum,
@@ -214,16 +308,12 @@ pub fn inputs(
 /// `"<resourceVersion> g<generation>"`: the resourceVersion read, and the generation
 /// that decides whether the spec changed since (status writes bump only the former).
 fn input_version(o: &Object) -> String {
-    let v = o.to_json().unwrap_or_default();
-    let rv = v
-        .pointer("/metadata/resourceVersion")
-        .and_then(|x| x.as_str())
-        .unwrap_or("");
-    let g = v
-        .pointer("/metadata/generation")
-        .and_then(|x| x.as_i64())
-        .unwrap_or(0);
-    format!("{rv} g{g}")
+    let m = o.meta();
+    format!(
+        "{} g{}",
+        m.resource_version.as_deref().unwrap_or(""),
+        m.generation.unwrap_or(0)
+    )
 }
 
 /// Whether two recorded input versions differ in spec (generation), not only in status.
@@ -280,33 +370,57 @@ fn placeholder_secrets(objects: &[Object]) -> Vec<Object> {
         .collect()
 }
 
-/// gzip + base64, as stored in `Transition.spec.inputCib`.
-pub fn compress(xml: &str) -> Result<String, Error> {
+/// Name suffix of the ConfigMap holding a Transition's input (`t-7-input`).
+pub const INPUT_SUFFIX: &str = "-input";
+/// Its key: gzip-compressed CIB XML.
+pub const INPUT_KEY: &str = "cib.xml.gz";
+/// Label naming the Transition on its input ConfigMap.
+pub const TRANSITION_LABEL: &str = "ha.pacer.dev/transition";
+
+/// The ConfigMap that keeps `transition`'s scheduler input. Not in the Transition itself:
+/// a Transition is read by every agent on every status change, and the input is most of
+/// its size (hundreds of KiB at a few hundred resources), so it would slow down storing a
+/// decision and be sent to every node again on every action result. Owned by the
+/// Transition, so Kubernetes deletes it with it (the DC also deletes it when pruning).
+pub fn input_configmap(transition: &Transition, xml: &str) -> Result<ConfigMap, Error> {
+    let name = transition.name_any();
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     enc.write_all(xml.as_bytes()).map_err(Error::Compress)?;
     let bytes = enc.finish().map_err(Error::Compress)?;
-    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+    let owner = transition.uid().map(|uid| OwnerReference {
+        api_version: pacer_crds::API_VERSION.into(),
+        kind: "Transition".into(),
+        name: name.clone(),
+        uid,
+        ..Default::default()
+    });
+    Ok(ConfigMap {
+        metadata: ObjectMeta {
+            name: Some(format!("{name}{INPUT_SUFFIX}")),
+            labels: Some([(TRANSITION_LABEL.to_string(), name)].into()),
+            owner_references: owner.map(|o| vec![o]),
+            ..Default::default()
+        },
+        binary_data: Some([(INPUT_KEY.to_string(), ByteString(bytes))].into()),
+        ..Default::default()
+    })
 }
 
-/// The scheduler input a Transition was computed from (for `pacer simulate --transition`).
-pub fn load_transition_input(t: &Transition) -> Result<String, Error> {
+/// The scheduler input a Transition was computed from (for `pacer simulate --transition`),
+/// from its input ConfigMap (`None` when there is none).
+pub fn load_transition_input(t: &Transition, input: Option<&ConfigMap>) -> Result<String, Error> {
     let name = t.name_any();
-    let text = t
-        .spec
-        .input_cib
-        .as_deref()
+    let bytes = input
+        .and_then(|c| c.binary_data.as_ref())
+        .and_then(|d| d.get(INPUT_KEY))
         .ok_or_else(|| Error::NoInput { name: name.clone() })?;
-    let bad = |reason: String| Error::BadInput {
-        name: name.clone(),
-        reason,
-    };
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(text.trim())
-        .map_err(|e| bad(e.to_string()))?;
     let mut out = String::new();
-    flate2::read::GzDecoder::new(bytes.as_slice())
+    flate2::read::GzDecoder::new(bytes.0.as_slice())
         .read_to_string(&mut out)
-        .map_err(|e| bad(e.to_string()))?;
+        .map_err(|e| Error::BadInput {
+            name: name.clone(),
+            reason: e.to_string(),
+        })?;
     Ok(out)
 }
 
@@ -325,15 +439,27 @@ mod tests {
                 ..Default::default()
             },
         );
-        t.spec.input_cib = Some(compress(&xml).unwrap_or_default());
-        assert!(
-            t.spec
-                .input_cib
-                .as_ref()
-                .is_some_and(|s| s.len() < xml.len())
+        t.metadata.uid = Some("u-3".into());
+        let cm = input_configmap(&t, &xml).ok();
+        let stored = cm
+            .as_ref()
+            .and_then(|c| c.binary_data.as_ref())
+            .and_then(|d| d.get(INPUT_KEY))
+            .map_or(usize::MAX, |b| b.0.len());
+        assert!(stored < xml.len() / 10, "compressed: {stored} bytes");
+        assert_eq!(
+            cm.as_ref().and_then(|c| c.metadata.name.as_deref()),
+            Some("t-3-input")
         );
         assert_eq!(
-            load_transition_input(&t).ok().as_deref(),
+            cm.as_ref()
+                .and_then(|c| c.metadata.owner_references.as_ref())
+                .map(|o| (o[0].kind.as_str(), o[0].uid.as_str())),
+            Some(("Transition", "u-3")),
+            "owned by the Transition: deleted with it"
+        );
+        assert_eq!(
+            load_transition_input(&t, cm.as_ref()).ok().as_deref(),
             Some(xml.as_str())
         );
     }
@@ -371,15 +497,22 @@ spec: {properties: {no-quorum-policy: ignore}}
 
     #[test]
     fn missing_or_garbled_input_names_the_transition() {
-        let mut t = Transition::new(
+        let t = Transition::new(
             "t-4",
             TransitionSpec {
                 seq: 4,
                 ..Default::default()
             },
         );
-        assert!(load_transition_input(&t).is_err_and(|e| e.to_string().contains("t-4")));
-        t.spec.input_cib = Some("not base64!".into());
-        assert!(load_transition_input(&t).is_err_and(|e| e.to_string().contains("t-4")));
+        assert!(
+            load_transition_input(&t, None).is_err_and(|e| e.to_string().contains("t-4-input"))
+        );
+        let garbled = ConfigMap {
+            binary_data: Some([(INPUT_KEY.to_string(), ByteString(b"not gzip".to_vec()))].into()),
+            ..Default::default()
+        };
+        assert!(
+            load_transition_input(&t, Some(&garbled)).is_err_and(|e| e.to_string().contains("t-4"))
+        );
     }
 }

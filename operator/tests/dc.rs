@@ -245,7 +245,19 @@ async fn placement_status_events_and_recovery_after_a_failure() -> Result<()> {
 
     let ts = transitions(&client, &ns).await;
     let t1 = ts.first().context("no transition stored")?;
-    let xml = load_transition_input(t1)?;
+    // The scheduler input is kept next to the Transition, for `pacer simulate --transition`.
+    let inputs: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client.clone(), &ns);
+    let mut input = None;
+    for _ in 0..50 {
+        input = inputs
+            .get_opt(&format!("{}-input", t1.name_any()))
+            .await?;
+        if input.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let xml = load_transition_input(t1, input.as_ref())?;
     assert!(
         xml.contains("<primitive") && xml.contains("id=\"ip\""),
         "stored input is the CIB"

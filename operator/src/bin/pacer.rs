@@ -121,8 +121,12 @@ struct SimulateArgs {
     )]
     xml: Option<String>,
     /// Manifest file (multi-document YAML), exported to a CIB in memory.
-    #[arg(short = 'f', long = "file")]
+    #[arg(short = 'f', long = "file", conflicts_with = "transition")]
     file: Option<String>,
+    /// Replay a stored Transition of the cluster (namespace): the scheduler input the DC
+    /// used for it, as of its time (Pacemaker's pe-input files; names from `history`).
+    #[arg(long = "transition", value_name = "NAME", conflicts_with = "xml")]
+    transition: Option<String>,
     /// Evaluate rules at this time, "YYYY-MM-DD HH:MM:SS" (crm_simulate's -t / --set-datetime).
     #[arg(short = 't', long = "date", visible_alias = "set-datetime")]
     date: Option<String>,
@@ -186,9 +190,8 @@ fn run() -> Result<()> {
     let matches = Cli::command().bin_name(display_name()).get_matches();
     let cli = Cli::from_arg_matches(&matches)?;
     match cli.cmd {
-        Cmd::Crds | Cmd::ImportCib { .. } | Cmd::ExportCib { .. } | Cmd::Simulate(_) => {
-            offline(cli.cmd)
-        }
+        Cmd::Simulate(a) if a.transition.is_none() => offline(Cmd::Simulate(a)),
+        Cmd::Crds | Cmd::ImportCib { .. } | Cmd::ExportCib { .. } => offline(cli.cmd),
         Cmd::ImportCrm { file, nodes } => {
             let text = read_input(&file)?;
             let objects = cli::import_crm::import_crm(&text, &nodes)
@@ -223,6 +226,11 @@ async fn online(connect: ConnectArgs, cmd: Cmd) -> Result<()> {
             let idx = cli::fetch::index(&client, &ns).await?;
             let objects: Vec<_> = idx.config.values().cloned().collect();
             return report(&cli::verify::verify(&objects));
+        }
+        Cmd::Simulate(a) => {
+            let name = a.transition.clone().unwrap_or_default();
+            let xml = stored_input(&client, &ns, &name).await?;
+            return simulate(&xml, &a);
         }
         Cmd::History { verbose, last } => {
             let idx = cli::fetch::index(&client, &ns).await?;
@@ -324,35 +332,59 @@ fn offline(cmd: Cmd) -> Result<()> {
                         .with_context(|| format!("reading manifests from {f}"))?;
                     export_cib(&objects).with_context(|| format!("exporting {f}"))?
                 }
-                _ => bail!("give a CIB with --xml FILE or manifests with -f FILE"),
-            };
-            let graph_dot = match a.graph.as_deref() {
-                None => false,
-                Some("dot") => true,
-                Some(other) => bail!("--graph {other:?}: only `dot` is supported"),
-            };
-            // crm_simulate evaluates rules against the wall clock unless -t or the CIB's
-            // execution-date says otherwise; the scheduler itself never reads a clock.
-            let now = match a.date {
-                Some(d) => Some(d),
-                None if has_execution_date(&xml) => None,
-                None => Some(
-                    std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .context("system clock before 1970")?
-                        .as_secs()
-                        .to_string(),
+                _ => bail!(
+                    "give a CIB with --xml FILE, manifests with -f FILE or a stored transition with --transition NAME"
                 ),
             };
-            let opts = pacer_scheduler::simulate::Options {
-                now,
-                show_scores: a.scores,
-                graph_dot,
-            };
-            let out = pacer_scheduler::simulate::simulate_xml(&xml, &opts).context("simulating")?;
-            print!("{out}");
+            simulate(&xml, &a)?;
         }
         _ => unreachable!("online commands are handled in main"),
     }
     Ok(())
+}
+
+/// Prints what crm_simulate would for `xml`.
+fn simulate(xml: &str, a: &SimulateArgs) -> Result<()> {
+    let graph_dot = match a.graph.as_deref() {
+        None => false,
+        Some("dot") => true,
+        Some(other) => bail!("--graph {other:?}: only `dot` is supported"),
+    };
+    // crm_simulate evaluates rules against the wall clock unless -t or the CIB's
+    // execution-date says otherwise; the scheduler itself never reads a clock.
+    let now = match a.date.clone() {
+        Some(d) => Some(d),
+        None if has_execution_date(xml) => None,
+        None => Some(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .context("system clock before 1970")?
+                .as_secs()
+                .to_string(),
+        ),
+    };
+    let opts = pacer_scheduler::simulate::Options {
+        now,
+        show_scores: a.scores,
+        graph_dot,
+    };
+    let out = pacer_scheduler::simulate::simulate_xml(xml, &opts).context("simulating")?;
+    print!("{out}");
+    Ok(())
+}
+
+/// The scheduler input a stored Transition was computed from.
+async fn stored_input(client: &kube::Client, ns: &str, name: &str) -> Result<String> {
+    use pacer_operator::snapshot;
+    let transitions: kube::Api<pacer_crds::Transition> = kube::Api::namespaced(client.clone(), ns);
+    let t = transitions
+        .get_opt(name)
+        .await?
+        .with_context(|| format!("no Transition {name:?} in namespace {ns} (see `history`)"))?;
+    let inputs: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(client.clone(), ns);
+    let cm = inputs
+        .get_opt(&format!("{name}{}", snapshot::INPUT_SUFFIX))
+        .await?;
+    Ok(snapshot::load_transition_input(&t, cm.as_ref())?)
 }

@@ -38,9 +38,28 @@ pub fn export_cib_with_status(objects: &[Object], node_states: Vec<Arc<str>>) ->
     Ok(out)
 }
 
+/// [`export_cib_with_status`], and the same CIB without the given node states (its
+/// `<status>` keeps tickets and NodeState objects among `objects`), from one export.
+pub fn export_cib_split<'a>(
+    objects: impl IntoIterator<Item = &'a Object>,
+    node_states: Vec<Arc<str>>,
+) -> R<(String, String)> {
+    let mut ex = Exporter::new(objects)?;
+    ex.raw_status = node_states;
+    let mut cib = ex.cib()?;
+    let mut whole = String::with_capacity(64 * 1024);
+    cib.write(&mut whole, 0);
+    for c in cib.children.iter_mut().filter(|c| c.name == "status") {
+        c.children.retain(|e| e.raw.is_none());
+    }
+    let mut config = String::with_capacity(64 * 1024);
+    cib.write(&mut config, 0);
+    Ok((config, whole))
+}
+
 /// One NodeState as its `<node_state>` element, indented for its place in a CIB.
 pub fn node_state_xml(n: &NodeState) -> R<String> {
-    let ex = Exporter::new(&[])?;
+    let ex = Exporter::new([])?;
     let mut out = String::new();
     ex.node_state_el(n).write(&mut out, 2);
     Ok(out)
@@ -55,7 +74,7 @@ fn oerr(kind: &'static str, name: &str, message: impl Into<String>) -> Error {
 }
 
 struct Exporter<'a> {
-    objects: &'a [Object],
+    objects: Vec<&'a Object>,
     resources: HashMap<String, &'a Object>,
     contained: HashSet<String>,
     secrets: HashMap<String, BTreeMap<String, String>>,
@@ -93,11 +112,12 @@ pub fn property_sets_order(p: &ClusterProperties) -> (bool, String) {
 }
 
 impl<'a> Exporter<'a> {
-    fn new(objects: &'a [Object]) -> R<Self> {
+    fn new(objects: impl IntoIterator<Item = &'a Object>) -> R<Self> {
+        let objects: Vec<&'a Object> = objects.into_iter().collect();
         let mut resources = HashMap::new();
         let mut contained = HashSet::new();
         let mut secrets = HashMap::new();
-        for o in objects {
+        for &o in &objects {
             match o {
                 Object::Primitive(_)
                 | Object::Group(_)
@@ -219,7 +239,7 @@ impl<'a> Exporter<'a> {
         let mut tags = El::new("tags");
         let mut alerts = El::new("alerts");
         let mut extra = Vec::new();
-        for o in self.objects {
+        for &o in &self.objects {
             match o {
                 Object::ClusterNode(n) => nodes.push(self.node_el(n)?),
                 Object::Primitive(_)

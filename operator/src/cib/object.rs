@@ -91,6 +91,11 @@ impl Object {
         each!(self, o => o.annotations().get(key).map(String::as_str))
     }
 
+    /// metadata (resourceVersion, generation, …).
+    pub fn meta(&self) -> &kube::api::ObjectMeta {
+        each!(self, o => kube::Resource::meta(o))
+    }
+
     /// The object as JSON (apiVersion, kind, metadata, spec).
     pub fn to_json(&self) -> Result<serde_json::Value, serde_json::Error> {
         each!(self, o => to_json(o))

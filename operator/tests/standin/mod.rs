@@ -152,6 +152,28 @@ pub async fn start(
     })
 }
 
+/// Only the executor, for a node whose NodeState and Lease someone else keeps (the DC
+/// benchmark's imported cluster): answers what is dispatched to it until dropped.
+pub fn executor_only(
+    client: Client,
+    ns: &str,
+    node: &str,
+    world: SharedWorld,
+    delay: Duration,
+) -> StandIn {
+    let exec = tokio::spawn(executor(
+        client,
+        ns.to_string(),
+        node.to_string(),
+        world,
+        delay,
+    ));
+    StandIn {
+        node: node.into(),
+        tasks: vec![exec],
+    }
+}
+
 async fn executor(client: Client, ns: String, node: String, world: SharedWorld, delay: Duration) {
     let transitions: Api<Transition> = Api::namespaced(client.clone(), &ns);
     let states: Api<NodeState> = Api::namespaced(client.clone(), &ns);
