@@ -251,6 +251,79 @@ async fn status_history_and_the_kubectl_plugin() -> Result<()> {
     Ok(())
 }
 
+#[tokio::test]
+async fn simulate_replays_a_stored_transition() -> Result<()> {
+    let (_env, client, cli) = setup("cli-replay").await?;
+    // A transition and its input as the DC stores them (operator/tests/dc.rs checks that
+    // the DC does): the Transition first, then ConfigMap <name>-input owned by it.
+    let xml = pacer_operator::cib::export::export_cib(
+        &pacer_operator::cib::manifest::parse_manifests(&std::fs::read_to_string(
+            pacer_e2e::repo_root().join("examples/s3-vip/manifests.yaml"),
+        )?)?,
+    )?;
+    let transitions: Api<Transition> = Api::namespaced(client.clone(), &cli.ns);
+    let stored = transitions
+        .create(
+            &Default::default(),
+            &Transition::new(
+                "t-1",
+                TransitionSpec {
+                    seq: 1,
+                    ..Default::default()
+                },
+            ),
+        )
+        .await?;
+    let inputs: Api<k8s_openapi::api::core::v1::ConfigMap> =
+        Api::namespaced(client.clone(), &cli.ns);
+    inputs
+        .create(
+            &Default::default(),
+            &pacer_operator::snapshot::input_configmap(&stored, &xml)?,
+        )
+        .await?;
+
+    let replayed = cli.run(&["simulate", "--transition", "t-1", "-t", "2026-01-01 00:00:00"])?;
+    let file = std::env::temp_dir().join(format!("pacer-replay-{}.xml", std::process::id()));
+    std::fs::write(&file, &xml)?;
+    let direct = Command::new(pacer())
+        .args(["simulate", "-t", "2026-01-01 00:00:00", "--xml"])
+        .arg(&file)
+        .output()?;
+    let _ = std::fs::remove_file(&file);
+    assert!(replayed.contains("Transition Summary"), "{replayed}");
+    assert_eq!(
+        replayed,
+        String::from_utf8_lossy(&direct.stdout),
+        "replaying the stored input = simulating the CIB it was computed from"
+    );
+
+    let missing = cli.run(&["simulate", "--transition", "t-9"]);
+    assert!(
+        missing.as_ref().is_err_and(|e| e.to_string().contains("no Transition \"t-9\"")),
+        "{missing:?}"
+    );
+    // A Transition whose input is gone (pruned, or never written) says so.
+    transitions
+        .create(
+            &Default::default(),
+            &Transition::new(
+                "t-2",
+                TransitionSpec {
+                    seq: 2,
+                    ..Default::default()
+                },
+            ),
+        )
+        .await?;
+    let gone = cli.run(&["simulate", "--transition", "t-2"]);
+    assert!(
+        gone.as_ref().is_err_and(|e| e.to_string().contains("t-2-input")),
+        "{gone:?}"
+    );
+    Ok(())
+}
+
 fn tempfile_dir() -> Result<PathBuf> {
     let d = std::env::temp_dir().join(format!("pacer-cli-plugin-{}", std::process::id()));
     std::fs::create_dir_all(&d)?;
