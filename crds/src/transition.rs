@@ -104,7 +104,10 @@ pub struct TransitionSpec {
     /// `Kind/name` → resourceVersion of every configuration object the scheduler read,
     /// plus `membership` (the node states fed in) and `attributes` (a digest of transient
     /// node attributes): a change of any of them aborts the transition.
+    /// Atomic for server-side apply: the API server then tracks it as one field, not
+    /// one per object (600 keys cost ~11 ms per Transition stored).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("x-kubernetes-map-type" = "atomic"))]
     pub inputs: BTreeMap<String, String>,
     /// crm_simulate-style "Transition Summary" lines.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

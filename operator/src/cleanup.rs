@@ -217,12 +217,6 @@ pub fn leftovers(idx: &Index) -> Leftovers {
             if !r.operations.is_empty() {
                 out.history.insert((node.clone(), r.id.clone()));
             }
-            for op in &r.operations {
-                if op.interval.as_deref().is_some_and(|i| i.trim() != "0") {
-                    let key = op.operation_key.clone().unwrap_or_else(|| op.id.clone());
-                    out.recurring.insert((node.clone(), key));
-                }
-            }
         }
         for key in attributes(ns).keys() {
             if let Some(rest) = key.strip_prefix("fail-count-") {
@@ -232,6 +226,10 @@ pub fn leftovers(idx: &Index) -> Leftovers {
             }
         }
     }
+    out.recurring = idx
+        .recurring_ops()
+        .map(|(n, k)| (n.to_string(), k.to_string()))
+        .collect();
     out
 }
 

@@ -3,7 +3,7 @@
 //! In: the watched [`Index`], the leader state, the clock. Out (only while DC): Transition
 //! objects and their status, resource and cluster status, Events, metrics.
 //!
-//! Each wake-up (a watch event, debounced, or the tick that notices Lease expiry):
+//! Each wake-up (a watch event, rate-limited by the debounce, or the tick that notices Lease expiry):
 //! 1. a running transition folds in results; it is aborted when its inputs changed
 //!    (spec of a configuration object, node membership, transient node attributes);
 //!    ready actions are dispatched;
@@ -63,7 +63,8 @@ pub struct Config {
     pub dc: Timing,
     /// Transitions kept (older ones are deleted).
     pub keep_transitions: usize,
-    /// Wait this long after a change before acting (changes come in bursts).
+    /// Changes within this long of the last run wait for the rest of it (they come in
+    /// bursts); a change after a quiet spell is acted on at once.
     pub debounce: Duration,
     /// Plan a configuration change once the configuration was quiet this long
     /// (`kubectl apply -f dir/` writes objects one by one: settle.rs)...
@@ -284,12 +285,22 @@ impl Dc {
     }
 
     async fn run(mut self, notify: Arc<Notify>) {
+        let mut last_run: Option<Instant> = None;
         loop {
             tokio::select! {
-                _ = notify.notified() => tokio::time::sleep(self.cfg.debounce).await,
+                _ = notify.notified() => {
+                    // The first change after a quiet spell is acted on at once (a node's
+                    // result must not wait); changes that follow a run within the debounce
+                    // are taken together.
+                    let since = last_run.map_or(self.cfg.debounce, |t| t.elapsed());
+                    if let Some(left) = self.cfg.debounce.checked_sub(since) {
+                        tokio::time::sleep(left).await;
+                    }
+                }
                 _ = tokio::time::sleep(self.next_tick()) => {}
             }
             self.reconcile().await;
+            last_run = Some(Instant::now());
         }
     }
 
@@ -632,13 +643,14 @@ impl Dc {
             self.engine = None;
             return;
         }
+        let input = snap.whole_later();
         let spec = TransitionSpec {
             actions,
             inputs: snap.inputs,
             summary,
             ..Default::default()
         };
-        self.start_transition(spec, BTreeMap::new(), snap.membership, Some(snap.xml))
+        self.start_transition(spec, BTreeMap::new(), snap.membership, Some(input))
             .await;
     }
 
@@ -650,7 +662,7 @@ impl Dc {
         mut spec: TransitionSpec,
         annotations: BTreeMap<String, String>,
         membership: BTreeMap<String, Membership>,
-        input: Option<String>,
+        input: Option<snapshot::WholeCib>,
     ) -> bool {
         let seq = self.last_seq + 1;
         let name = format!("t-{seq}");
@@ -680,8 +692,8 @@ impl Dc {
                 return false;
             }
         };
-        if let Some(xml) = input {
-            self.store_input(stored, xml);
+        if let Some(input) = input {
+            self.store_input(stored, input);
         }
         self.last_seq = seq;
         self.metrics.transitions.inc();
@@ -715,14 +727,14 @@ impl Dc {
     }
 
     /// Writes the input ConfigMap of a stored Transition in the background.
-    fn store_input(&self, transition: Transition, xml: String) {
+    fn store_input(&self, transition: Transition, input: snapshot::WholeCib) {
         let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), &self.cfg.namespace);
         let leader = self.leader.clone();
         let name = transition.name_any();
         tokio::spawn(
             async move {
                 let cm = match tokio::task::spawn_blocking(move || {
-                    snapshot::input_configmap(&transition, &xml)
+                    snapshot::input_configmap(&transition, &input.write())
                 })
                 .await
                 {

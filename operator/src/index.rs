@@ -159,6 +159,20 @@ impl Index {
             .unwrap_or_else(|| node.to_string())
     }
 
+    /// (node, `RSC_OP_INTERVAL` key) of every recurring operation in the node histories.
+    pub fn recurring_ops(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.node_states.iter().flat_map(|(name, ns)| {
+            let node = ns.spec.uname.as_deref().unwrap_or(name.as_str());
+            ns.spec
+                .lrm
+                .iter()
+                .flat_map(|l| &l.resources)
+                .flat_map(|r| &r.operations)
+                .filter(|op| op.interval.as_deref().is_some_and(|i| i.trim() != "0"))
+                .map(move |op| (node, op.operation_key.as_deref().unwrap_or(&op.id)))
+        })
+    }
+
     pub fn node_state_of(&self, node: &str) -> Option<&NodeState> {
         self.node_states.get(node).or_else(|| {
             self.node_states

@@ -138,20 +138,7 @@ pub fn missing_monitors(
     let cl = &s.cluster;
     let maintenance = Maintenance::of(cl);
     // (node, RSC_OP_INTERVAL) of the recurring operations in the history.
-    let recorded: HashSet<(&str, &str)> = index
-        .node_states
-        .iter()
-        .flat_map(|(name, ns)| {
-            let node = ns.spec.uname.as_deref().unwrap_or(name.as_str());
-            ns.spec
-                .lrm
-                .iter()
-                .flat_map(|l| &l.resources)
-                .flat_map(|r| &r.operations)
-                .filter(|op| op.interval.as_deref().is_some_and(|i| i.trim() != "0"))
-                .map(move |op| (node, op.operation_key.as_deref().unwrap_or(&op.id)))
-        })
-        .collect();
+    let recorded: HashSet<(&str, &str)> = index.recurring_ops().collect();
     let busy: HashSet<(&str, &str)> = s
         .graph
         .actions

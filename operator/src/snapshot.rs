@@ -26,7 +26,7 @@ use kube::{ResourceExt, api::ObjectMeta};
 use pacer_crds::{ClusterProperties, ClusterPropertiesSpec, NodeState, NodeStateSpec, Transition};
 
 use crate::{
-    cib::{self, Object},
+    cib::{self, Object, export::CibTemplate},
     index::Index,
     membership::{self, Membership},
 };
@@ -54,9 +54,11 @@ pub enum Error {
 /// What the scheduler gets, and what the Transition records about it.
 #[derive(Clone, Debug)]
 pub struct Snapshot {
-    /// The whole CIB (stored with a Transition, replayed by `pacer simulate`).
-    pub xml: String,
-    /// The same CIB without node states (its `<status>` holds only tickets), and every
+    /// The configuration, rendered once per configuration version.
+    template: Arc<CibTemplate>,
+    /// `have-quorum` and `execution-date` of this run.
+    attrs: [(&'static str, String); 2],
+    /// The CIB without node states (its `<status>` holds only tickets), and every
     /// `<node_state>` already parsed: what [`Snapshot::schedule`] runs on, so only the
     /// nodes whose state changed since the last run are parsed again.
     pub config_xml: String,
@@ -68,6 +70,20 @@ pub struct Snapshot {
     pub membership: BTreeMap<String, Membership>,
     pub quorum: bool,
     pub now_s: i64,
+}
+
+/// The whole CIB of a [`Snapshot`], to be written later (off the DC loop: it is only
+/// stored, and at 16 nodes / 500 resources it is 3 MB).
+pub struct WholeCib {
+    template: Arc<CibTemplate>,
+    attrs: [(&'static str, String); 2],
+    node_states: Vec<Arc<str>>,
+}
+
+impl WholeCib {
+    pub fn write(&self) -> String {
+        self.template.write(&borrowed(&self.attrs), &self.node_states)
+    }
 }
 
 self_cell::self_cell!(
@@ -93,6 +109,19 @@ impl ParsedXml {
 }
 
 impl Snapshot {
+    /// The whole CIB (stored with a Transition, replayed by `pacer simulate`).
+    pub fn whole(&self) -> String {
+        self.whole_later().write()
+    }
+
+    pub fn whole_later(&self) -> WholeCib {
+        WholeCib {
+            template: self.template.clone(),
+            attrs: self.attrs.clone(),
+            node_states: self.node_states.iter().map(|p| p.text().clone()).collect(),
+        }
+    }
+
     /// Runs the scheduler on this input.
     pub fn schedule(&self) -> Result<pacer_scheduler::Schedule, pacer_scheduler::Error> {
         let roots: Vec<roxmltree::Node> = self
@@ -116,19 +145,18 @@ impl Snapshot {
 #[derive(Default)]
 pub struct StatusCache {
     entries: BTreeMap<String, (String, Arc<ParsedXml>)>,
-    config: Option<(u64, Arc<ConfigObjects>)>,
+    config: Option<(u64, Arc<CibTemplate>)>,
 }
 
-/// The configuration objects of one configuration version, ready for the export.
-struct ConfigObjects {
-    /// Every ClusterProperties, in [`cib::export::property_sets_order`].
-    props: Vec<ClusterProperties>,
-    /// Everything else, with a placeholder Secret per referenced Secret at the end.
-    others: Vec<Object>,
+/// The configuration of one configuration version, rendered: objects as watched carry
+/// managedFields and the status the DC writes, and copying, walking (for Secret
+/// references) and rendering hundreds of them on every run cost more than the scheduler.
+struct RenderedConfig {
+    template: Arc<CibTemplate>,
 }
 
-impl ConfigObjects {
-    fn of(index: &Index) -> ConfigObjects {
+impl RenderedConfig {
+    fn of(index: &Index) -> Result<RenderedConfig, Error> {
         let mut props: Vec<ClusterProperties> = Vec::new();
         let mut others: Vec<Object> = Vec::new();
         for o in index.config.values() {
@@ -137,15 +165,27 @@ impl ConfigObjects {
                 _ => others.push(o.clone()),
             }
         }
+        // Every ClusterProperties object is a cluster_property_set (properties split over
+        // GitOps files); the DC's <cib> attributes (quorum, execution date) go on the one
+        // the export puts first: the one with `spec.cib`, else the first by name.
         props.sort_by_key(cib::export::property_sets_order);
-        let mut with_props: Vec<Object> = props
-            .iter()
-            .cloned()
-            .map(Object::ClusterProperties)
-            .collect();
-        with_props.extend(others.iter().cloned());
-        others.extend(placeholder_secrets(&with_props));
-        ConfigObjects { props, others }
+        if props.is_empty() {
+            props.push(ClusterProperties::new(
+                "cluster",
+                ClusterPropertiesSpec::default(),
+            ));
+        }
+        // Placeholders keep their place among the attributes; each run writes its own.
+        let root = props[0].spec.cib.get_or_insert_with(Default::default);
+        root.have_quorum = Some("0".into());
+        root.execution_date = Some("0".into());
+        let mut objects: Vec<Object> = props.into_iter().map(Object::ClusterProperties).collect();
+        objects.extend(others);
+        let secrets = placeholder_secrets(&objects);
+        objects.extend(secrets);
+        Ok(RenderedConfig {
+            template: Arc::new(CibTemplate::new(&objects)?),
+        })
     }
 }
 
@@ -204,18 +244,14 @@ pub fn build_cached(
     cache: &mut StatusCache,
 ) -> Result<Snapshot, Error> {
     let (inputs, membership, quorum) = inputs(index, now_ms, lease_duration_s);
-    let config = match &cache.config {
-        Some((v, c)) if *v == index.config_version => c.clone(),
+    let template = match &cache.config {
+        Some((v, t)) if *v == index.config_version => t.clone(),
         _ => {
-            let c = Arc::new(ConfigObjects::of(index));
-            cache.config = Some((index.config_version, c.clone()));
-            c
+            let t = RenderedConfig::of(index)?.template;
+            cache.config = Some((index.config_version, t.clone()));
+            t
         }
     };
-    // Every ClusterProperties object is a cluster_property_set (properties split over
-    // GitOps files); the DC's <cib> attributes (quorum, execution date) go on the one the
-    // export puts first: the one with `spec.cib`, else the first by name.
-    let mut props = config.props.clone();
     // Node states: membership from Leases overrides what nodes wrote.
     let mut unames = BTreeSet::new();
     let mut names = BTreeSet::new();
@@ -246,22 +282,14 @@ pub fn build_cached(
         )?));
     }
     let now_s = now_ms.div_euclid(1000);
-    if props.is_empty() {
-        props.push(ClusterProperties::new(
-            "cluster",
-            ClusterPropertiesSpec::default(),
-        ));
-    }
-    let cib = props[0].spec.cib.get_or_insert_with(Default::default);
-    cib.have_quorum = Some(if quorum { "1" } else { "0" }.into());
-    cib.execution_date = Some(now_s.to_string());
-    let props: Vec<Object> = props.into_iter().map(Object::ClusterProperties).collect();
-
-    let texts = status.iter().map(|p| p.text().clone()).collect();
-    let (config_xml, xml) =
-        cib::export::export_cib_split(props.iter().chain(&config.others), texts)?;
+    let attrs = [
+        ("have-quorum", if quorum { "1" } else { "0" }.to_string()),
+        ("execution-date", now_s.to_string()),
+    ];
+    let config_xml = template.write(&borrowed(&attrs), &[]);
     Ok(Snapshot {
-        xml,
+        template,
+        attrs,
         config_xml,
         node_states: status,
         inputs,
@@ -269,6 +297,10 @@ pub fn build_cached(
         quorum,
         now_s,
     })
+}
+
+fn borrowed<'a>(attrs: &'a [(&'static str, String); 2]) -> [(&'static str, &'a str); 2] {
+    [(attrs[0].0, &attrs[0].1), (attrs[1].0, &attrs[1].1)]
 }
 
 /// What a Transition records about its inputs, the membership and the quorum verdict,
@@ -483,7 +515,7 @@ spec: {properties: {no-quorum-policy: ignore}}
         for o in crate::cib::manifest::parse_manifests(yaml).unwrap_or_default() {
             idx.apply_config(o);
         }
-        let snap = build(&idx, 0, 60).map(|s| s.xml).unwrap_or_default();
+        let snap = build(&idx, 0, 60).map(|s| s.whole()).unwrap_or_default();
         assert!(
             snap.contains(r#"name="stonith-action" value="off""#),
             "{snap}"

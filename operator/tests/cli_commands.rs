@@ -265,13 +265,7 @@ async fn simulate_replays_a_stored_transition() -> Result<()> {
     let stored = transitions
         .create(
             &Default::default(),
-            &Transition::new(
-                "t-1",
-                TransitionSpec {
-                    seq: 1,
-                    ..Default::default()
-                },
-            ),
+            &bare_transition(1),
         )
         .await?;
     let inputs: Api<k8s_openapi::api::core::v1::ConfigMap> =
@@ -307,13 +301,7 @@ async fn simulate_replays_a_stored_transition() -> Result<()> {
     transitions
         .create(
             &Default::default(),
-            &Transition::new(
-                "t-2",
-                TransitionSpec {
-                    seq: 2,
-                    ..Default::default()
-                },
-            ),
+            &bare_transition(2),
         )
         .await?;
     let gone = cli.run(&["simulate", "--transition", "t-2"]);
@@ -322,6 +310,17 @@ async fn simulate_replays_a_stored_transition() -> Result<()> {
         "{gone:?}"
     );
     Ok(())
+}
+
+/// A Transition with no actions, as `t-<seq>`.
+fn bare_transition(seq: i64) -> Transition {
+    Transition::new(
+        &format!("t-{seq}"),
+        TransitionSpec {
+            seq,
+            ..Default::default()
+        },
+    )
 }
 
 fn tempfile_dir() -> Result<PathBuf> {

@@ -90,7 +90,7 @@ impl Sim {
     /// One DC round: the summary of what was scheduled (empty when settled).
     fn round(&mut self) -> Result<Vec<String>> {
         let snap = snapshot::build(&self.idx, Self::now_ms(), 60)?;
-        let s = pacer_scheduler::schedule(&snap.xml, Some(snap.now_s))?;
+        let s = pacer_scheduler::schedule(&snap.whole(), Some(snap.now_s))?;
         let actions = plan::actions(&s, &self.idx);
         if actions.is_empty() {
             return Ok(Vec::new());

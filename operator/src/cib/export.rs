@@ -23,38 +23,79 @@ type R<T> = Result<T, Error>;
 
 /// Renders objects as one CIB document.
 pub fn export_cib(objects: &[Object]) -> R<String> {
-    export_cib_with_status(objects, Vec::new())
+    Ok(CibTemplate::new(objects)?.write(&[], &[]))
 }
 
-/// Like [`export_cib`], with more `<node_state>` elements given already rendered (by
-/// [`node_state_xml`]): the DC caches them per NodeState resourceVersion, since the status
-/// section is most of a large CIB and changes one node at a time.
-pub fn export_cib_with_status(objects: &[Object], node_states: Vec<Arc<str>>) -> R<String> {
-    let mut ex = Exporter::new(objects)?;
-    ex.raw_status = node_states;
-    let cib = ex.cib()?;
-    let mut out = String::with_capacity(64 * 1024);
-    cib.write(&mut out, 0);
-    Ok(out)
+/// A CIB rendered once and written again with other `<cib>` attribute values and other
+/// node states: the DC renders its configuration once per configuration change, not on
+/// every status change (at 500 resources that is most of a snapshot's time).
+#[derive(Debug, Clone)]
+pub struct CibTemplate {
+    root: El,
+    /// `<configuration>`, rendered at its depth.
+    configuration: String,
+    /// `<node_state>`s of NodeState objects among the objects, rendered.
+    node_states: String,
+    /// `<tickets>`, rendered, or empty.
+    tickets: String,
 }
 
-/// [`export_cib_with_status`], and the same CIB without the given node states (its
-/// `<status>` keeps tickets and NodeState objects among `objects`), from one export.
-pub fn export_cib_split<'a>(
-    objects: impl IntoIterator<Item = &'a Object>,
-    node_states: Vec<Arc<str>>,
-) -> R<(String, String)> {
-    let mut ex = Exporter::new(objects)?;
-    ex.raw_status = node_states;
-    let mut cib = ex.cib()?;
-    let mut whole = String::with_capacity(64 * 1024);
-    cib.write(&mut whole, 0);
-    for c in cib.children.iter_mut().filter(|c| c.name == "status") {
-        c.children.retain(|e| e.raw.is_none());
+impl CibTemplate {
+    pub fn new<'a>(objects: impl IntoIterator<Item = &'a Object>) -> R<Self> {
+        let cib = Exporter::new(objects)?.cib()?;
+        let mut root = El::new("cib");
+        root.attrs = cib.attrs;
+        let mut t = CibTemplate {
+            root,
+            configuration: String::new(),
+            node_states: String::new(),
+            tickets: String::new(),
+        };
+        for c in cib.children {
+            if c.name == "status" {
+                for s in c.children {
+                    let out = if s.name == "tickets" {
+                        &mut t.tickets
+                    } else {
+                        &mut t.node_states
+                    };
+                    s.write(out, 2);
+                }
+            } else {
+                c.write(&mut t.configuration, 1);
+            }
+        }
+        Ok(t)
     }
-    let mut config = String::with_capacity(64 * 1024);
-    cib.write(&mut config, 0);
-    Ok((config, whole))
+
+    /// The CIB with `attrs` replacing the values of those `<cib>` attributes (appended
+    /// when absent) and `node_states` (from [`node_state_xml`]) added to its status.
+    pub fn write(&self, attrs: &[(&str, &str)], node_states: &[Arc<str>]) -> String {
+        let mut root = self.root.clone();
+        for (k, v) in attrs {
+            match root.attrs.iter_mut().find(|(n, _)| n == k) {
+                Some(a) => a.1 = v.to_string(),
+                None => root.attrs.push((k.to_string(), v.to_string())),
+            }
+        }
+        let size = node_states.iter().map(|n| n.len()).sum::<usize>();
+        let mut out = String::with_capacity(self.configuration.len() + size + 4096);
+        root.write_open(&mut out, 0);
+        out.push_str(&self.configuration);
+        if self.node_states.is_empty() && node_states.is_empty() && self.tickets.is_empty() {
+            out.push_str("  <status/>\n");
+        } else {
+            out.push_str("  <status>\n");
+            out.push_str(&self.node_states);
+            for n in node_states {
+                out.push_str(n);
+            }
+            out.push_str(&self.tickets);
+            out.push_str("  </status>\n");
+        }
+        root.write_close(&mut out, 0);
+        out
+    }
 }
 
 /// One NodeState as its `<node_state>` element, indented for its place in a CIB.
@@ -78,8 +119,6 @@ struct Exporter<'a> {
     resources: HashMap<String, &'a Object>,
     contained: HashSet<String>,
     secrets: HashMap<String, BTreeMap<String, String>>,
-    /// Pre-rendered `<node_state>` elements appended to the status section.
-    raw_status: Vec<Arc<str>>,
 }
 
 /// The CIB id of an object: `spec.id`, else metadata.name.
@@ -159,7 +198,6 @@ impl<'a> Exporter<'a> {
             resources,
             contained,
             secrets,
-            raw_status: Vec::new(),
         })
     }
 
@@ -349,7 +387,6 @@ impl<'a> Exporter<'a> {
         if !alerts.children.is_empty() {
             configuration.push(alerts);
         }
-        status.extend(self.raw_status.iter().cloned().map(El::raw));
         if !tickets.children.is_empty() {
             status.push(tickets);
         }

@@ -6,8 +6,6 @@ pub(crate) struct El {
     pub name: String,
     pub attrs: Vec<(String, String)>,
     pub children: Vec<El>,
-    /// Already-rendered XML written verbatim instead of this element (cached fragments).
-    pub raw: Option<std::sync::Arc<str>>,
 }
 
 impl El {
@@ -40,19 +38,33 @@ impl El {
         self.children.extend(cs);
     }
 
-    /// An element that is already rendered (e.g. a cached `<node_state>`).
-    pub fn raw(xml: std::sync::Arc<str>) -> Self {
-        El {
-            raw: Some(xml),
-            ..Default::default()
-        }
-    }
-
     pub fn write(&self, out: &mut String, depth: usize) {
-        if let Some(r) = &self.raw {
-            out.push_str(r);
+        if self.children.is_empty() {
+            self.write_tag(out, depth, "/>\n");
             return;
         }
+        self.write_open(out, depth);
+        for c in &self.children {
+            c.write(out, depth + 1);
+        }
+        self.write_close(out, depth);
+    }
+
+    /// The start tag alone (children are written by the caller).
+    pub fn write_open(&self, out: &mut String, depth: usize) {
+        self.write_tag(out, depth, ">\n");
+    }
+
+    pub fn write_close(&self, out: &mut String, depth: usize) {
+        for _ in 0..depth {
+            out.push_str("  ");
+        }
+        out.push_str("</");
+        out.push_str(&self.name);
+        out.push_str(">\n");
+    }
+
+    fn write_tag(&self, out: &mut String, depth: usize, end: &str) {
         for _ in 0..depth {
             out.push_str("  ");
         }
@@ -65,20 +77,7 @@ impl El {
             escape_into(out, v);
             out.push('"');
         }
-        if self.children.is_empty() {
-            out.push_str("/>\n");
-            return;
-        }
-        out.push_str(">\n");
-        for c in &self.children {
-            c.write(out, depth + 1);
-        }
-        for _ in 0..depth {
-            out.push_str("  ");
-        }
-        out.push_str("</");
-        out.push_str(&self.name);
-        out.push_str(">\n");
+        out.push_str(end);
     }
 }
 
