@@ -365,8 +365,6 @@ pub struct Cluster {
     pub now: i64,
     /// Fail counts: (resource config id or instance id, node) → count and last failure.
     pub failcounts: BTreeMap<(RscIdx, NodeIdx), (i64, i64)>,
-    pub rsc_defaults: BTreeMap<String, String>,
-    pub op_defaults: BTreeMap<String, String>,
     /// A fence device exists and fencing is enabled (whether or not quorum allows it now).
     pub can_fence: bool,
     /// Resources launched inside another (`container` meta attribute) and that

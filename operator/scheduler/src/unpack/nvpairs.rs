@@ -14,7 +14,7 @@ pub enum AttrSetKind {
 }
 
 impl AttrSetKind {
-    fn tag(self) -> &'static str {
+    pub fn tag(self) -> &'static str {
         match self {
             AttrSetKind::Meta => "meta_attributes",
             AttrSetKind::Instance => "instance_attributes",

@@ -1,4 +1,4 @@
-//! `crm_config`, `rsc_defaults` and `op_defaults` → [`ClusterOptions`] and defaults maps.
+//! `crm_config` → [`ClusterOptions`].
 
 use super::{AttrSetKind, IdIndex, attr_sets, child, rule_eval::Ctx};
 use crate::model::{Cluster, NoQuorumPolicy};
@@ -61,10 +61,5 @@ pub fn unpack_options(cl: &mut Cluster, cfg: XNode, idx: &IdIndex, ctx: &Ctx) {
             opt.no_quorum_policy = NoQuorumPolicy::Stop;
         }
     }
-    if let Some(d) = child(cfg, "rsc_defaults") {
-        cl.rsc_defaults = attr_sets(d, AttrSetKind::Meta, idx, ctx, None);
-    }
-    if let Some(d) = child(cfg, "op_defaults") {
-        cl.op_defaults = attr_sets(d, AttrSetKind::Meta, idx, ctx, None);
-    }
+    // rsc_defaults and op_defaults: per resource and operation (resources.rs).
 }

@@ -56,9 +56,22 @@ struct Unpacker<'c, 'a, 'i> {
     idx: &'c IdIndex<'a, 'i>,
     ctx: &'c Ctx,
     node_count: usize,
+    /// `<rsc_defaults>` and `<op_defaults>`: evaluated per resource (and operation), as
+    /// their rules may test the agent (`rsc_expression`) and the operation
+    /// (`op_expression`).
+    rsc_defaults: Option<XNode<'a, 'i>>,
+    op_defaults: Option<XNode<'a, 'i>>,
 }
 
-pub fn unpack_resources(cl: &mut Cluster, cfg: XNode, idx: &IdIndex, ctx: &Ctx) {
+/// A primitive's agent, for `rsc_expression`.
+type AgentOf<'s> = (&'s str, Option<&'s str>, &'s str);
+
+pub fn unpack_resources<'a, 'i>(
+    cl: &mut Cluster,
+    cfg: XNode<'a, 'i>,
+    idx: &IdIndex<'a, 'i>,
+    ctx: &Ctx,
+) {
     let Some(rs) = child(cfg, "resources") else {
         return;
     };
@@ -86,8 +99,11 @@ pub fn unpack_resources(cl: &mut Cluster, cfg: XNode, idx: &IdIndex, ctx: &Ctx) 
         idx,
         ctx,
         node_count,
+        rsc_defaults: child(cfg, "rsc_defaults"),
+        op_defaults: child(cfg, "op_defaults"),
     };
-    let defaults = u.cl.rsc_defaults.clone();
+    // Meta attributes given to the top-level resources (each adds rsc_defaults itself).
+    let defaults = BTreeMap::new();
     for e in rs.children().filter(|c| c.is_element()) {
         let tag = e.tag_name().name();
         match tag {
@@ -149,7 +165,7 @@ pub fn unpack_resources(cl: &mut Cluster, cfg: XNode, idx: &IdIndex, ctx: &Ctx) 
         let Ok(doc) = roxmltree::Document::parse(&xml) else {
             continue;
         };
-        let mut inherited = defaults.clone();
+        let mut inherited = BTreeMap::new();
         inherited.insert("container".into(), cid);
         if let Some(v) = meta.get("is-managed") {
             inherited.insert("is-managed".into(), v.clone());
@@ -172,6 +188,11 @@ fn xml_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+fn meta_sets<'a, 'i>(d: XNode<'a, 'i>) -> impl Iterator<Item = XNode<'a, 'i>> {
+    d.children()
+        .filter(|c| c.is_element() && c.tag_name().name() == AttrSetKind::Meta.tag())
+}
+
 /// The guest node a primitive's `remote-node` meta attribute names, if any.
 fn guest_name(n: XNode, idx: &IdIndex, ctx: &Ctx) -> Option<String> {
     attr_sets(n, AttrSetKind::Meta, idx, ctx, None).remove("remote-node")
@@ -187,32 +208,44 @@ impl Unpacker<'_, '_, '_> {
     ) -> Option<usize> {
         let id = e.attribute("id")?.to_string();
         let tag = e.tag_name().name();
-        let mut meta = inherited.clone();
+        // What is set on the resource, its template and its parents; children inherit
+        // this, and each adds the rsc_defaults that apply to itself.
+        let mut explicit = inherited.clone();
         let template = e.attribute("template").and_then(|t| self.idx.get(t));
         if let Some(t) = template {
             for (k, v) in attr_sets(t, AttrSetKind::Meta, self.idx, self.ctx, None) {
-                meta.insert(k, v);
+                explicit.insert(k, v);
             }
         }
         for (k, v) in attr_sets(e, AttrSetKind::Meta, self.idx, self.ctx, None) {
-            meta.insert(k, v);
+            explicit.insert(k, v);
         }
+        let src = |a: &str| {
+            e.attribute(a)
+                .or_else(|| template.and_then(|t| t.attribute(a)))
+                .map(|s| s.to_string())
+        };
+        let agent = (tag == "primitive").then(|| {
+            (
+                src("class").unwrap_or_else(|| "ocf".into()),
+                src("provider"),
+                src("type").unwrap_or_default(),
+            )
+        });
+        let mut meta = self.rsc_defaults_for(
+            agent
+                .as_ref()
+                .map(|(c, p, t)| (c.as_str(), p.as_deref(), t.as_str())),
+        );
+        meta.extend(explicit.iter().map(|(k, v)| (k.clone(), v.clone())));
         let shown = match instance {
             Some(i) => format!("{id}:{i}"),
             None => id.clone(),
         };
         match tag {
             "primitive" => {
-                let src = |a: &str| {
-                    e.attribute(a)
-                        .or_else(|| template.and_then(|t| t.attribute(a)))
-                        .map(|s| s.to_string())
-                };
-                let kind = Kind::Primitive {
-                    class: src("class").unwrap_or_else(|| "ocf".into()),
-                    provider: src("provider"),
-                    agent: src("type").unwrap_or_default(),
-                };
+                let (class, provider, agent) = agent.unwrap_or_default();
+                let spec = (class.as_str(), provider.as_deref(), agent.as_str());
                 let mut params = BTreeMap::new();
                 if let Some(t) = template {
                     params = attr_sets(t, AttrSetKind::Instance, self.idx, self.ctx, None);
@@ -222,9 +255,9 @@ impl Unpacker<'_, '_, '_> {
                 }
                 let mut ops = Vec::new();
                 if let Some(t) = template {
-                    self.ops(t, &mut ops);
+                    self.ops(t, spec, &mut ops);
                 }
-                self.ops(e, &mut ops);
+                self.ops(e, spec, &mut ops);
                 let mut utilization: BTreeMap<String, i64> = BTreeMap::new();
                 for src in template.into_iter().chain(std::iter::once(e)) {
                     for (k, v) in attr_sets(src, AttrSetKind::Utilization, self.idx, self.ctx, None)
@@ -235,8 +268,12 @@ impl Unpacker<'_, '_, '_> {
                     }
                 }
                 // Remote connections migrate unless told otherwise.
-                let remote_conn = matches!(&kind, Kind::Primitive { class, provider, agent }
-                    if class == "ocf" && provider.as_deref() == Some("pacemaker") && agent == "remote");
+                let remote_conn = spec == ("ocf", Some("pacemaker"), "remote");
+                let kind = Kind::Primitive {
+                    class,
+                    provider,
+                    agent,
+                };
                 let explicit_migrate = meta.contains_key("allow-migrate");
                 let r = self.new_resource(shown, id, kind, parent, meta, instance);
                 let res = &mut self.cl.resources[r];
@@ -258,7 +295,7 @@ impl Unpacker<'_, '_, '_> {
                     .children()
                     .filter(|c| c.is_element() && c.tag_name().name() == "primitive")
                 {
-                    if let Some(ch) = self.element(c, Some(r), &meta, instance) {
+                    if let Some(ch) = self.element(c, Some(r), &explicit, instance) {
                         self.cl.resources[r].children.push(ch);
                     }
                 }
@@ -296,7 +333,7 @@ impl Unpacker<'_, '_, '_> {
                     return Some(r);
                 };
                 // Clone-level meta is inherited by instances, except the clone's own knobs.
-                let mut child_meta = meta.clone();
+                let mut child_meta = explicit.clone();
                 for k in [
                     "clone-max",
                     "clone-node-max",
@@ -320,7 +357,33 @@ impl Unpacker<'_, '_, '_> {
         }
     }
 
-    fn ops(&mut self, e: XNode, ops: &mut Vec<OpDef>) {
+    /// rsc_defaults as they apply to a resource (`agent` None: not a primitive).
+    fn rsc_defaults_for(&self, agent: Option<AgentOf>) -> BTreeMap<String, String> {
+        let Some(d) = self.rsc_defaults else {
+            return BTreeMap::new();
+        };
+        let mut rc = self.ctx.rule_context();
+        if let Some((class, provider, agent)) = agent {
+            rc = rc.with_rsc(class, provider, agent);
+        }
+        crate::rules::select_nvpairs(meta_sets(d), &rc, None).into_map()
+    }
+
+    /// op_defaults as they apply to operation `name`/`interval_ms` of a resource.
+    fn op_defaults_for(&self, agent: AgentOf, name: &str, interval_ms: u64) -> BTreeMap<String, String> {
+        let Some(d) = self.op_defaults else {
+            return BTreeMap::new();
+        };
+        let (class, provider, agent) = agent;
+        let rc = self
+            .ctx
+            .rule_context()
+            .with_rsc(class, provider, agent)
+            .with_op(name, interval_ms);
+        crate::rules::select_nvpairs(meta_sets(d), &rc, None).into_map()
+    }
+
+    fn ops(&mut self, e: XNode, agent: AgentOf, ops: &mut Vec<OpDef>) {
         let Some(list) = child(e, "operations") else {
             return;
         };
@@ -339,7 +402,8 @@ impl Unpacker<'_, '_, '_> {
                 ));
                 continue;
             };
-            let mut meta = attr_sets(op, AttrSetKind::Meta, self.idx, self.ctx, None);
+            let mut meta = self.op_defaults_for(agent, &name, interval_ms);
+            meta.extend(attr_sets(op, AttrSetKind::Meta, self.idx, self.ctx, None));
             for a in op.attributes() {
                 meta.insert(a.name().to_string(), a.value().to_string());
             }
