@@ -278,6 +278,7 @@ pub fn task_name(t: &Task) -> &'static str {
         Task::Demote => "demote",
         Task::MigrateTo => "migrate_to",
         Task::MigrateFrom => "migrate_from",
+        Task::Reload => "reload-agent",
         Task::Monitor { .. } => "monitor",
         Task::ClearFailcount => "clear_failcount",
     }

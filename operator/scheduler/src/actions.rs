@@ -17,6 +17,8 @@ pub enum ChangeKind {
     Migrate,
     Recover,
     Restart,
+    /// Only parameters the agent can take without a restart changed (`reload-agent`).
+    Reload,
     Promote,
     Demote,
 }
@@ -216,8 +218,12 @@ pub fn decide(cl: &Cluster, pl: &Placement, fenced: &[NodeIdx]) -> Vec<Change> {
                         res,
                         active.first().and_then(|s| s.start_digest.as_deref()),
                     ) {
-                        reason = Some("due to resource definition change".to_string());
-                        ChangeKind::Restart
+                        if reloadable(res, active.first().and_then(|s| s.restart_digest.as_ref())) {
+                            ChangeKind::Reload
+                        } else {
+                            reason = Some("due to resource definition change".to_string());
+                            ChangeKind::Restart
+                        }
                     } else {
                         ChangeKind::None
                     }
@@ -539,16 +545,19 @@ fn propagate(cl: &Cluster, pl: &Placement, changes: &mut [Change]) {
                 }
                 continue;
             }
-            if first_starts
-                && then.kind == ChangeKind::Restart
-                && then.reason.as_deref() == Some("due to resource definition change")
-                && l.first_action == "start"
-            {
+            // A restart or reload for a changed definition that must follow a start
+            // becomes a restart for that start.
+            let for_definition = (then.kind == ChangeKind::Restart
+                && then.reason.as_deref() == Some("due to resource definition change"))
+                || then.kind == ChangeKind::Reload;
+            if first_starts && for_definition && l.first_action == "start" {
                 let who = firsts
                     .iter()
                     .find(|f| f.starts())
                     .map(|f| cl.resources[f.rsc].id.clone())
                     .unwrap_or_default();
+                changed |= then.kind == ChangeKind::Reload;
+                then.kind = ChangeKind::Restart;
                 then.reason = Some(format!("due to required {who} start"));
             }
             if first_starts
@@ -571,6 +580,23 @@ fn propagate(cl: &Cluster, pl: &Placement, changes: &mut [Change]) {
             break;
         }
     }
+}
+
+/// The parameters that need a restart (`op-force-restart`; without the list, all) are
+/// as they were when the resource started: what changed, the agent can reload.
+fn reloadable(
+    res: &crate::model::Resource,
+    recorded: Option<&(Option<String>, String)>,
+) -> bool {
+    let Some((names, digest)) = recorded else {
+        return false;
+    };
+    let mut p = res.params.clone();
+    if let Some(names) = names {
+        let names: Vec<&str> = names.split_whitespace().collect();
+        p.retain(|k, _| names.contains(&k.as_str()));
+    }
+    *digest == crate::digest::parameters_digest(&p)
 }
 
 /// The start recorded a digest of different parameters than configured now.

@@ -1,5 +1,5 @@
 //! The transition graph the operator executes: actions (fence, stop, start,
-//! promote, demote, migrate, probe/monitor) on nodes, and ordering edges between them.
+//! promote, demote, migrate, reload, probe/monitor) on nodes, and ordering edges between them.
 
 use crate::{
     actions::{Change, ChangeKind},
@@ -18,6 +18,8 @@ pub enum Task {
     Demote,
     MigrateTo,
     MigrateFrom,
+    /// Apply changed parameters without a restart (OCF `reload-agent`).
+    Reload,
     /// Probe (interval 0) or recurring monitor.
     Monitor {
         interval_ms: u64,
@@ -154,10 +156,12 @@ pub fn build(cl: &Cluster, fences: &[Fence], changes: &[Change]) -> TransitionGr
         {
             per[c.rsc].demote = Some(g.add(Task::Demote, Some(id), node_name(f)));
         }
-        if (c.starts() || (c.kind == ChangeKind::Promote && c.from.is_none()))
+        let reload = c.kind == ChangeKind::Reload;
+        if (c.starts() || reload || (c.kind == ChangeKind::Promote && c.from.is_none()))
             && let Some((t, _)) = c.to
         {
-            let s = g.add(Task::Start, Some(id), node_name(t));
+            let task = if reload { Task::Reload } else { Task::Start };
+            let s = g.add(task, Some(id), node_name(t));
             fenced_first(&mut g, t, s);
             for &p in probes {
                 g.edge(p, s);

@@ -204,6 +204,10 @@ pub struct NodeStatus {
     pub failed_op: Option<String>,
     /// `op-digest` of the start that put the resource here (definition-change check).
     pub start_digest: Option<String>,
+    /// With an agent that can reload: the parameters whose change needs a restart
+    /// (`op-force-restart`; absent: all of them) and their digest then
+    /// (`op-restart-digest`).
+    pub restart_digest: Option<(Option<String>, String)>,
 }
 
 #[derive(Debug, Clone)]

@@ -37,6 +37,7 @@ pub fn describe_action(a: &Action) -> String {
         Task::Demote => format!("Resource action: {rsc:<15} demote on {}", a.node),
         Task::MigrateTo => format!("Resource action: {rsc:<15} migrate_to on {}", a.node),
         Task::MigrateFrom => format!("Resource action: {rsc:<15} migrate_from on {}", a.node),
+        Task::Reload => format!("Resource action: {rsc:<15} reload-agent on {}", a.node),
         Task::Monitor { interval_ms } => {
             if *interval_ms == 0 {
                 format!("Resource action: {rsc:<15} monitor on {}", a.node)

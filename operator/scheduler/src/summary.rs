@@ -107,6 +107,13 @@ pub fn render(cl: &Cluster, fences: &[Fence], changes: &[Change]) -> Vec<String>
                     )
                 }
             }
+            (ChangeKind::Reload, Some((f, fr)), _) => line(
+                "Reload",
+                id,
+                &format!("{}{}", role_prefix(fr), n(f)),
+                &c.reason,
+                c.blocked,
+            ),
             (ChangeKind::Restart, Some((f, fr)), _) => line(
                 "Restart",
                 id,

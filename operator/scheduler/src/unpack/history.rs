@@ -1,6 +1,7 @@
 //! `<status>` operation history → per-primitive [`NodeStatus`]: where each resource
 //! is active, in which role, and whether it failed; orphans become stop-only resources.
 
+use super::anon_clone::{OrphanInstances, Slot, anonymous_clone_of};
 use super::{IdIndex, child, children, status_named};
 use crate::model::{Cluster, Kind, NodeIdx, NodeStatus, OnFail, Resource, Role, Ticket};
 use roxmltree::Node as XNode;
@@ -85,6 +86,7 @@ struct Outcome {
     migrated_to: Option<String>,
     migrate_from: Option<bool>,
     start_digest: Option<String>,
+    restart_digest: Option<(Option<String>, String)>,
     fatal: bool,
 }
 
@@ -102,6 +104,7 @@ fn replay(ops: &mut [Op], rsc: Option<&Resource>, cl: &Cluster) -> Outcome {
         migrated_to: None,
         migrate_from: None,
         start_digest: None,
+        restart_digest: None,
         fatal: false,
     };
     let promotable = rsc.is_some_and(|r| {
@@ -162,7 +165,8 @@ fn replay(ops: &mut [Op], rsc: Option<&Resource>, cl: &Cluster) -> Outcome {
             continue;
         }
         out.migrate_from = (op.name == "migrate_from").then_some(!failure);
-        if !failure && matches!(op.name, "start" | "migrate_from") {
+        // A reload puts the resource's current parameters in place as a start does.
+        if !failure && matches!(op.name, "start" | "migrate_from" | "reload-agent" | "reload") {
             // With secure parameters (passwords) masked in the CIB, the digest without
             // them is the one to compare: "secure:<names>|<digest>".
             out.start_digest = match (
@@ -172,6 +176,12 @@ fn replay(ops: &mut [Op], rsc: Option<&Resource>, cl: &Cluster) -> Outcome {
                 (Some(names), Some(d)) => Some(format!("secure:{}|{d}", names.trim())),
                 _ => op.x.attribute("op-digest").map(|d| d.to_string()),
             };
+            out.restart_digest = op.x.attribute("op-restart-digest").map(|d| {
+                (
+                    op.x.attribute("op-force-restart").map(str::to_string),
+                    d.to_string(),
+                )
+            });
         }
         if !failure {
             match op.name {
@@ -287,7 +297,7 @@ impl Lookup {
     }
 }
 
-pub fn unpack_history(cl: &mut Cluster, status: &[XNode], _cfg: Option<XNode>, _idx: &IdIndex) {
+pub fn unpack_history(cl: &mut Cluster, status: &[XNode], _cfg: Option<XNode>, idx: &IdIndex) {
     // Remote connections that are only in the history (removed from the configuration)
     // still name a remote (or, with a container, guest) node until they are stopped.
     let mut orphan_guests: Vec<(usize, String)> = Vec::new();
@@ -338,7 +348,7 @@ pub fn unpack_history(cl: &mut Cluster, status: &[XNode], _cfg: Option<XNode>, _
             orphan_guests.push((cl.nodes.len() - 1, c.to_string()));
         }
     }
-    unpack_node_histories(cl, status);
+    unpack_node_histories(cl, status, idx);
     for (n, c) in orphan_guests {
         if let Some(r) = cl.resources.iter().position(|r| r.id == c && r.is_primitive()) {
             cl.nodes[n].container = Some(r);
@@ -347,8 +357,10 @@ pub fn unpack_history(cl: &mut Cluster, status: &[XNode], _cfg: Option<XNode>, _
     }
 }
 
-fn unpack_node_histories(cl: &mut Cluster, status: &[XNode]) {
+fn unpack_node_histories(cl: &mut Cluster, status: &[XNode], idx: &IdIndex) {
     let mut lookup = Lookup::new(cl);
+    let mut anon_clones: HashMap<String, Option<usize>> = HashMap::new();
+    let mut anon_orphans = OrphanInstances::default();
     for ns in status_named(status, "node_state") {
         let node = ns
             .attribute("uname")
@@ -405,10 +417,28 @@ fn unpack_node_histories(cl: &mut Cluster, status: &[XNode]) {
                 || out.banned
                 || out.pending
                 || out.migrate_from.is_some();
+            // Every entry of an anonymous clone takes an instance, even an inactive one.
+            let base = id.rsplit_once(':').map(|(b, _)| b).unwrap_or(id);
+            let anon = match lookup.by_id.get(id) {
+                Some(&r) if !cl.resources[r].orphan => None,
+                _ => *anon_clones
+                    .entry(base.to_string())
+                    .or_insert_with(|| anonymous_clone_of(cl, idx, base)),
+            };
+            let slot = anon.map(|c| anon_orphans.find(cl, c, base, node));
             if !interesting {
                 continue;
             }
-            let rsc = match map_to_primitive(cl, &lookup, id, node) {
+            let rsc = match slot {
+                Some(Slot::Primitive(r)) => r,
+                Some(Slot::Orphan { clone, number }) => {
+                    let r = orphan(cl, &format!("{base}:{number}"), lr);
+                    // A clone's surplus copy is stopped whatever stop-orphan-resources says.
+                    cl.resources[r].managed = cl.resources[clone].managed;
+                    anon_orphans.adopt(clone, number, base, r);
+                    r
+                }
+                None => match map_to_primitive(cl, &lookup, id, node) {
                 Some(r) => r,
                 None => {
                     // Surplus copies of clone instances are numbered after the
@@ -430,6 +460,7 @@ fn unpack_node_histories(cl: &mut Cluster, status: &[XNode]) {
                     lookup.by_id.insert(name, r);
                     r
                 }
+                },
             };
             // A managed resource active on a node that left cleanly: with fencing
             // enabled, the node may still run it and must be fenced first.
@@ -467,6 +498,7 @@ fn unpack_node_histories(cl: &mut Cluster, status: &[XNode]) {
                 migrated_to,
                 migrate_from: out.migrate_from,
                 start_digest: out.start_digest,
+                restart_digest: out.restart_digest,
                 failed_op: out.failed_op,
             });
         }
