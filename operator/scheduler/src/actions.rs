@@ -104,7 +104,10 @@ pub fn decide(cl: &Cluster, pl: &Placement, fenced: &[NodeIdx]) -> Vec<Change> {
                 from,
                 to: None,
                 extra_stops: vec![],
-                reason: None,
+                // Frozen by a quorum freeze it stays where it is; otherwise it is to
+                // stop for want of a node, but cannot until its node is fenced.
+                reason: (!(no_quorum && cl.options.no_quorum_policy == NoQuorumPolicy::Freeze))
+                    .then(|| "due to node availability".to_string()),
                 blocked: true,
             });
             continue;
