@@ -85,30 +85,61 @@ pub fn assign_clone(pl: &mut Planner, c: RscIdx) {
                 }
             }
         }
+        // Capacity used so far, including instances chosen above (committed later).
+        let mut used = pl.p.used.clone();
+        for (k, &i) in instances.iter().enumerate() {
+            if let Some(n) = chosen[k] {
+                crate::utilization::add(
+                    &mut used[n],
+                    &crate::utilization::required(cl, &cl.primitives_of(i)),
+                );
+            }
+        }
         for (k, _) in instances.iter().enumerate() {
             if chosen[k].is_some() || placed >= cfg.max {
                 continue;
             }
             let w = &weights[k];
-            let need = crate::utilization::required(cl, &cl.primitives_of(instances[k]));
-            let best = (0..cl.nodes.len())
+            let open: Vec<NodeIdx> = (0..cl.nodes.len())
                 .filter(|&n| {
                     w[n] >= 0
                         && cl.nodes[n].can_host()
                         && pl.p.remote_up(cl, n)
                         && count[n] < cfg.node_max
                 })
-                .filter(|&n| crate::utilization::fits(cl, n, &pl.p.used[n], &need))
-                .min_by(|&a, &b| {
-                    w[b].cmp(&w[a])
-                        .then(count[a].cmp(&count[b]))
-                        .then(pl.p.load[a].cmp(&pl.p.load[b]))
-                        .then(cl.nodes[a].name.cmp(&cl.nodes[b].name))
+                .collect();
+            // Room for the instance and the unplaced resources that must follow it;
+            // failing that, for the instance alone, preferring the roomiest node.
+            let own = crate::utilization::required(cl, &cl.primitives_of(instances[k]));
+            let need = pl.chain_need(instances[k]);
+            let fitting = |need: &crate::utilization::Usage| -> Vec<NodeIdx> {
+                open.iter()
+                    .copied()
+                    .filter(|&n| crate::utilization::fits(cl, n, &used[n], need))
+                    .collect()
+            };
+            let mut cands = fitting(&need);
+            let mut prefer = None;
+            if cands.is_empty() {
+                cands = fitting(&own);
+                prefer = crate::utilization::most_free(cl, &open, &used);
+            }
+            let top = cands.iter().map(|&n| w[n]).max();
+            let best = prefer
+                .filter(|&n| cands.contains(&n) && Some(w[n]) == top)
+                .or_else(|| {
+                    cands.iter().copied().min_by(|&a, &b| {
+                        w[b].cmp(&w[a])
+                            .then(count[a].cmp(&count[b]))
+                            .then(pl.p.load[a].cmp(&pl.p.load[b]))
+                            .then(cl.nodes[a].name.cmp(&cl.nodes[b].name))
+                    })
                 });
             if let Some(n) = best {
                 chosen[k] = Some(n);
                 count[n] += 1;
                 placed += 1;
+                crate::utilization::add(&mut used[n], &own);
             }
         }
     }

@@ -202,6 +202,7 @@ pub fn choose(
     current: Option<NodeIdx>,
     p: &Placement,
     need: &crate::utilization::Usage,
+    prefer: Option<NodeIdx>,
 ) -> Option<NodeIdx> {
     let ok = |n: NodeIdx| {
         w[n] >= 0
@@ -210,6 +211,9 @@ pub fn choose(
             && crate::utilization::fits(cl, n, &p.used[n], need)
     };
     let best = (0..w.len()).filter(|&n| ok(n)).map(|n| w[n]).max()?;
+    if let Some(n) = prefer.filter(|&n| ok(n) && w[n] == best) {
+        return Some(n);
+    }
     // Equal scores: the strategy decides (least loaded / most free capacity); only
     // then does the current node win, then the node name.
     let strategy = cl.options.placement_strategy.as_str();
@@ -438,25 +442,27 @@ impl<'a> Planner<'a> {
         } else if stopped {
             None
         } else {
-            // Capacity for the resource and everything that must run with it.
-            let mut prims = cl.primitives_of(r);
-            for c in cl.index.colocations[cl.unit_of(r)]
-                .iter()
-                .map(|&i| &cl.colocations[i])
-            {
-                if c.score >= INFINITY
-                    && c.primary == r
-                    && self.p.state[cl.unit_of(c.dependent)] != 2
-                {
-                    prims.extend(cl.primitives_of(c.dependent));
-                }
-            }
-            let need = crate::utilization::required(cl, &prims);
+            // Capacity for the resource and everything that must run with it; when
+            // no node has room for all of that, the resource alone, preferring the
+            // node with the most room left.
+            let need = self.chain_need(r);
             let own = crate::utilization::required(cl, &cl.primitives_of(r));
-            choose(cl, w, current, &self.p, &need).or_else(|| choose(cl, w, current, &self.p, &own))
+            choose(cl, w, current, &self.p, &need, None).or_else(|| {
+                let open: Vec<NodeIdx> = (0..w.len())
+                    .filter(|&n| w[n] >= 0 && cl.nodes[n].can_host() && self.p.remote_up(cl, n))
+                    .collect();
+                let prefer = crate::utilization::most_free(cl, &open, &self.p.used);
+                choose(cl, w, current, &self.p, &own, prefer)
+            })
         };
         self.commit(r, node);
         node
+    }
+
+    /// Capacity `r` needs with the unplaced resources colocated with it.
+    pub fn chain_need(&self, r: RscIdx) -> crate::utilization::Usage {
+        let placed = |u: RscIdx| self.p.state[u] == 2;
+        crate::utilization::chain_need(self.cl, r, &placed)
     }
 
     fn started_role(&self, p: RscIdx) -> Role {

@@ -1,6 +1,8 @@
 //! Utilization and placement-strategy: whether a node still has the capacity a
 //! resource requires, and how strategies break ties between equally scored nodes.
 
+mod table_order;
+
 use crate::model::{Cluster, NodeIdx, RscIdx};
 use std::{cmp::Ordering, collections::BTreeMap};
 
@@ -57,4 +59,71 @@ pub fn compare_free(cl: &Cluster, a: NodeIdx, b: NodeIdx, used: &[Usage]) -> Ord
         }
     }
     more_b.cmp(&more_a)
+}
+
+/// Capacity needed to place `start` (a top-level resource or a clone instance):
+/// its own requirement plus that of every not-yet-placed resource tied to it by
+/// mandatory (INFINITY) colocations, followed transitively in both directions.
+/// A clone met along the chain counts one instance; a clone's non-clone
+/// dependents are followed only from the clone `start` is an instance of.
+/// `placed(unit)` tells whether a placement unit is already decided.
+pub fn chain_need(cl: &Cluster, start: RscIdx, placed: &dyn Fn(RscIdx) -> bool) -> Usage {
+    let own_unit = cl.unit_of(start);
+    let mut prims = cl.primitives_of(start);
+    let mut seen = vec![own_unit];
+    let mut stack = vec![own_unit];
+    while let Some(u) = stack.pop() {
+        for c in cl.index.colocations[u].iter().map(|&i| &cl.colocations[i]) {
+            if c.score < crate::score::INFINITY || !crate::colocation::affects_placement(c) {
+                continue;
+            }
+            let (d, p) = (cl.unit_of(c.dependent), cl.unit_of(c.primary));
+            let other = if d == u {
+                p
+            } else if p == u {
+                let is_clone = |x: RscIdx| cl.resources[x].kind == crate::model::Kind::Clone;
+                if is_clone(u) && !is_clone(d) && u != own_unit {
+                    continue;
+                }
+                d
+            } else {
+                continue;
+            };
+            if seen.contains(&other) {
+                continue;
+            }
+            seen.push(other);
+            stack.push(other);
+            if placed(other) {
+                continue;
+            }
+            if cl.resources[other].kind == crate::model::Kind::Clone {
+                // One instance stands for the clone.
+                if let Some(&i) = cl.resources[other].children.first() {
+                    prims.extend(cl.primitives_of(i));
+                }
+            } else {
+                prims.extend(cl.primitives_of(other));
+            }
+        }
+    }
+    required(cl, &prims)
+}
+
+/// When nothing can take a resource together with what must follow it, the node
+/// with the most free capacity among `candidates` is preferred (it is used when
+/// it scores as well as the best node). Ties go to the node met first in
+/// Pacemaker's node-table walk, not to the first in the configuration.
+pub fn most_free(cl: &Cluster, candidates: &[NodeIdx], used: &[Usage]) -> Option<NodeIdx> {
+    let mut best: Option<NodeIdx> = None;
+    for n in table_order::table_order(cl)
+        .into_iter()
+        .filter(|n| candidates.contains(n))
+    {
+        best = match best {
+            Some(b) if compare_free(cl, n, b, used) != Ordering::Less => Some(b),
+            _ => Some(n),
+        };
+    }
+    best
 }
