@@ -439,27 +439,27 @@ fn unpack_node_histories(cl: &mut Cluster, status: &[XNode], idx: &IdIndex) {
                     r
                 }
                 None => match map_to_primitive(cl, &lookup, id, node) {
-                Some(r) => r,
-                None => {
-                    // Surplus copies of clone instances are numbered after the
-                    // configured instances.
-                    let base = id.rsplit_once(':').map(|(b, _)| b).unwrap_or(id);
-                    let name = match lookup.by_config.get(base) {
-                        Some(insts) => {
-                            let prefix = format!("{base}:");
-                            let extra = cl
-                                .resources
-                                .iter()
-                                .filter(|r| r.orphan && r.id.starts_with(&prefix))
-                                .count();
-                            format!("{base}:{}", insts.len() + extra)
-                        }
-                        None => id.to_string(),
-                    };
-                    let r = orphan(cl, &name, lr);
-                    lookup.by_id.insert(name, r);
-                    r
-                }
+                    Some(r) => r,
+                    None => {
+                        // Surplus copies of clone instances are numbered after the
+                        // configured instances.
+                        let base = id.rsplit_once(':').map(|(b, _)| b).unwrap_or(id);
+                        let name = match lookup.by_config.get(base) {
+                            Some(insts) => {
+                                let prefix = format!("{base}:");
+                                let extra = cl
+                                    .resources
+                                    .iter()
+                                    .filter(|r| r.orphan && r.id.starts_with(&prefix))
+                                    .count();
+                                format!("{base}:{}", insts.len() + extra)
+                            }
+                            None => id.to_string(),
+                        };
+                        let r = orphan(cl, &name, lr);
+                        lookup.by_id.insert(name, r);
+                        r
+                    }
                 },
             };
             // A managed resource active on a node that left cleanly: with fencing

@@ -2,6 +2,7 @@
 //! history, unpacked once so that later stages never look at XML again.
 //! Problems in the configuration become `Cluster::warnings`, never panics.
 
+mod anon_clone;
 mod constraints;
 mod history;
 mod nodes;

@@ -253,6 +253,17 @@ impl Unpacker<'_, '_, '_> {
                 for (k, v) in attr_sets(e, AttrSetKind::Instance, self.idx, self.ctx, None) {
                     params.insert(k, v);
                 }
+                // Instance attributes set on an enclosing group or clone are inherited
+                // (the primitive's own, and the nearer parent's, win).
+                let parents = e
+                    .ancestors()
+                    .skip(1)
+                    .take_while(|a| matches!(a.tag_name().name(), "group" | "clone" | "master"));
+                for a in parents {
+                    for (k, v) in attr_sets(a, AttrSetKind::Instance, self.idx, self.ctx, None) {
+                        params.entry(k).or_insert(v);
+                    }
+                }
                 let mut ops = Vec::new();
                 if let Some(t) = template {
                     self.ops(t, spec, &mut ops);
