@@ -6,6 +6,7 @@
 use crate::{
     model::{Cluster, Kind, NoQuorumPolicy, NodeIdx, OrderKind, Role, RscIdx},
     placement::Placement,
+    score::INFINITY,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,10 +105,7 @@ pub fn decide(cl: &Cluster, pl: &Placement, fenced: &[NodeIdx]) -> Vec<Change> {
                 from,
                 to: None,
                 extra_stops: vec![],
-                // Frozen by a quorum freeze it stays where it is; otherwise it is to
-                // stop for want of a node, but cannot until its node is fenced.
-                reason: (!(no_quorum && cl.options.no_quorum_policy == NoQuorumPolicy::Freeze))
-                    .then(|| "due to node availability".to_string()),
+                reason: unfenceable_stop_reason(cl, pl, r, from.map(|(n, _)| n)),
                 blocked: true,
             });
             continue;
@@ -583,6 +581,43 @@ fn propagate(cl: &Cluster, pl: &Placement, changes: &mut [Change]) {
             break;
         }
     }
+}
+
+/// Why a resource on an unclean node that cannot be fenced yet is to stop (the stop
+/// waits for the fencing): no other node may take it, or no quorum (crm_simulate: with
+/// a quorum freeze and a node it could move to, no reason).
+fn unfenceable_stop_reason(
+    cl: &Cluster,
+    pl: &Placement,
+    r: RscIdx,
+    on: Option<NodeIdx>,
+) -> Option<String> {
+    // A clone instance never moves: another instance starts elsewhere, if any.
+    if cl.clone_of(r).is_some() {
+        return Some("due to node availability".into());
+    }
+    // Scores are recorded per placed unit: the primitive, or the group it is in.
+    let units = [Some(r), cl.resources[r].parent.filter(|&p| cl.resources[p].kind == Kind::Group)];
+    let elsewhere = pl
+        .scores
+        .iter()
+        .rev()
+        .find(|(_, x, _)| units.contains(&Some(*x)))
+        .is_some_and(|(_, _, w)| {
+            w.iter().enumerate().any(|(n, &v)| {
+                Some(n) != on && v > -INFINITY && cl.nodes[n].online && !cl.nodes[n].unclean
+            })
+        });
+    if !elsewhere {
+        return Some("due to node availability".into());
+    }
+    let no_quorum_stop = !cl.options.have_quorum
+        && cl.resources[r].requires_quorum
+        && matches!(
+            cl.options.no_quorum_policy,
+            NoQuorumPolicy::Stop | NoQuorumPolicy::Suicide
+        );
+    no_quorum_stop.then(|| "due to no quorum".into())
 }
 
 /// The parameters that need a restart (`op-force-restart`; without the list, all) are
