@@ -373,16 +373,22 @@ impl<'a> Planner<'a> {
             return;
         }
         self.p.state[r] = 1;
-        // Primaries first.
-        for c in cl.index.colocations[unit_of(cl, r)]
+        // Primaries first: the highest priority first, then by id (whether the
+        // colocation names the unit or one of its members; crm_simulate 2.1.5).
+        let mut primaries: Vec<RscIdx> = cl.index.colocations[unit_of(cl, r)]
             .iter()
             .map(|&i| &cl.colocations[i])
-        {
-            if in_scope(cl, r, c.dependent) && !in_scope(cl, r, c.primary) {
-                let pu = unit_of(cl, c.primary);
-                if self.p.state[pu] == 0 {
-                    self.assign(pu);
-                }
+            .filter(|c| in_scope(cl, r, c.dependent) && !in_scope(cl, r, c.primary))
+            .map(|c| c.primary)
+            .collect();
+        primaries.sort_by(|&a, &b| {
+            let (ra, rb) = (&cl.resources[a], &cl.resources[b]);
+            rb.priority.cmp(&ra.priority).then(ra.id.cmp(&rb.id))
+        });
+        for p in primaries {
+            let pu = unit_of(cl, p);
+            if self.p.state[pu] == 0 {
+                self.assign(pu);
             }
         }
         if cl.resources[r].kind == Kind::Clone {

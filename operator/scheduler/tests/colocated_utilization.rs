@@ -2,7 +2,8 @@
 //! for every unplaced resource that must run with it (mandatory colocations, both
 //! ways, transitively). If no node has room for all of them, only its own needs
 //! count and the node with the most free capacity is preferred when it scores as
-//! well as the best. Expected placements checked with crm_simulate 2.1.5.
+//! well as the best. Primaries are placed before their dependents, the highest
+//! priority first, then by id. Expected placements checked with crm_simulate 2.1.5.
 
 use pacer_scheduler::schedule;
 
@@ -130,4 +131,43 @@ fn equally_roomy_nodes_follow_the_node_table_order() {
         &[],
     );
     assert_eq!(placed(&xml), ["a@n4"]);
+}
+
+/// Give primitive `id` a priority.
+fn with_priority(xml: &str, id: &str, priority: i64) -> String {
+    let open = format!(r#"<primitive id="{id}" class="ocf" provider="pacemaker" type="Dummy">"#);
+    let meta = format!(
+        r#"<meta_attributes id="{id}-m"><nvpair id="{id}-m-p" name="priority" value="{priority}"/></meta_attributes>"#
+    );
+    xml.replace(&open, &format!("{open}{meta}"))
+}
+
+/// A finite score for colocation `dependent` with `primary`.
+fn with_score(xml: &str, dependent: &str, primary: &str, score: i64) -> String {
+    xml.replace(
+        &format!(r#"rsc="{dependent}" with-rsc="{primary}" score="INFINITY""#),
+        &format!(r#"rsc="{dependent}" with-rsc="{primary}" score="{score}""#),
+    )
+}
+
+/// d is placed first and wants to be with zz and aa (4000 each); n1 has room for d
+/// and one of them.
+fn two_primaries(zz_priority: i64, aa_priority: i64) -> Vec<String> {
+    let xml = cib(
+        &[3, 1],
+        &[("d", 1), ("zz", 2), ("aa", 2)],
+        &[("d", "zz"), ("d", "aa")],
+        &[],
+    );
+    let xml = with_score(&with_score(&xml, "d", "zz", 4000), "d", "aa", 4000);
+    let xml = with_priority(&xml, "d", 3000);
+    let xml = with_priority(&with_priority(&xml, "zz", zz_priority), "aa", aa_priority);
+    placed(&xml)
+}
+
+#[test]
+fn primaries_are_placed_by_priority_then_id() {
+    assert_eq!(two_primaries(2000, 1000), ["d@n1", "zz@n1"]);
+    assert_eq!(two_primaries(1000, 2000), ["aa@n1", "d@n1"]);
+    assert_eq!(two_primaries(1000, 1000), ["aa@n1", "d@n1"]);
 }
