@@ -697,7 +697,22 @@ pub fn finish_status(cl: &mut Cluster) {
             };
             let targets: Vec<usize> = match lookup.by_id.get(rid) {
                 Some(&r) => vec![r],
-                None => lookup.by_config.get(rid).cloned().unwrap_or_default(),
+                None => match lookup.by_config.get(rid) {
+                    Some(v) => v.clone(),
+                    // An anonymous clone's instance number means nothing: the count
+                    // is every instance's (a unique clone's counts for that one only).
+                    None => {
+                        let (base, num) = rid.rsplit_once(':').unwrap_or((rid, ""));
+                        let all = lookup.by_config.get(base).cloned().unwrap_or_default();
+                        let anonymous = all.first().and_then(|&r| cl.clone_of(r)).is_some_and(
+                            |c| cl.resources[c].clone.as_ref().is_some_and(|c| !c.unique),
+                        );
+                        let num = num.parse::<usize>().ok();
+                        all.into_iter()
+                            .filter(|&r| anonymous || cl.resources[r].instance == num)
+                            .collect()
+                    }
+                },
             };
             for r in targets {
                 let e = cl.failcounts.entry((r, n)).or_insert((0, 0));

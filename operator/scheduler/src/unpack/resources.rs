@@ -343,6 +343,21 @@ impl Unpacker<'_, '_, '_> {
                     ));
                     return Some(r);
                 };
+                // Only OCF agents (and fencing devices) can run distinct instances: a
+                // clone of anything else is anonymous whatever globally-unique says.
+                let unique_capable = tmpl
+                    .descendants()
+                    .filter(|c| c.is_element() && c.tag_name().name() == "primitive")
+                    .all(|p| {
+                        let class = p.attribute("class").or_else(|| {
+                            let t = p.attribute("template").and_then(|t| self.idx.get(t));
+                            t.and_then(|t| t.attribute("class"))
+                        });
+                        matches!(class, Some("ocf" | "stonith"))
+                    });
+                if !unique_capable && let Some(c) = self.cl.resources[r].clone.as_mut() {
+                    c.unique = false;
+                }
                 // Clone-level meta is inherited by instances, except the clone's own knobs.
                 let mut child_meta = explicit.clone();
                 for k in [
