@@ -283,6 +283,8 @@ struct Link {
     need: usize,
     label: String,
     first_action: String,
+    /// Interleaved clones: `firsts` are the first clone's instances on then's node.
+    interleaved: bool,
 }
 
 fn clone_instance_of(cl: &Cluster, p: RscIdx) -> Option<RscIdx> {
@@ -308,6 +310,7 @@ fn links(cl: &Cluster, pl: &Placement) -> Vec<Link> {
                     need: 1,
                     label: format!("{} start", cl.resources[w[0]].id),
                     first_action: "start".into(),
+                    interleaved: false,
                 });
             }
         }
@@ -329,6 +332,7 @@ fn links(cl: &Cluster, pl: &Placement) -> Vec<Link> {
                     need: 1,
                     label: format!("{} start", cl.resources[container].id),
                     first_action: "start".into(),
+                    interleaved: false,
                 });
             }
         }
@@ -353,6 +357,7 @@ fn links(cl: &Cluster, pl: &Placement) -> Vec<Link> {
                 need: 1,
                 label: format!("one-or-more:{set}"),
                 first_action: "start".into(),
+                interleaved: false,
             });
         }
     }
@@ -432,6 +437,7 @@ fn links(cl: &Cluster, pl: &Placement) -> Vec<Link> {
                     label.clone()
                 },
                 first_action: o.first_action.clone(),
+                interleaved: interleave && !one_or_more,
             });
         }
     }
@@ -487,6 +493,8 @@ fn propagate(cl: &Cluster, pl: &Placement, changes: &mut [Change]) {
                 })
                 .count();
             let first_runnable = runnable_count >= l.need;
+            let unallocated =
+                l.interleaved && firsts.iter().all(|f| f.to.is_none() && f.from.is_none());
             let first_starts = firsts.iter().any(|f| f.starts());
             let first_ordered = firsts.iter().any(|f| {
                 f.reason
@@ -520,6 +528,15 @@ fn propagate(cl: &Cluster, pl: &Placement, changes: &mut [Change]) {
             if !first_runnable {
                 let why = format!("due to unrunnable {label}");
                 match then.kind {
+                    // An interleaved instance with no instance of the first clone placed
+                    // on its node has nothing to follow: it is not started, not listed.
+                    ChangeKind::Start | ChangeKind::Promote
+                        if then.from.is_none() && unallocated =>
+                    {
+                        then.kind = ChangeKind::None;
+                        then.to = None;
+                        changed = true;
+                    }
                     ChangeKind::Start | ChangeKind::Promote if then.from.is_none() => {
                         then.blocked = true;
                         then.reason = Some(why);
