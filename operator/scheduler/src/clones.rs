@@ -110,7 +110,7 @@ pub fn assign_clone(pl: &mut Planner, c: RscIdx) {
                 .collect();
             // Room for the instance and the unplaced resources that must follow it;
             // failing that, for the instance alone, preferring the roomiest node.
-            let own = crate::utilization::required(cl, &cl.primitives_of(instances[k]));
+            let own = crate::utilization::own_need(cl, instances[k]);
             let need = pl.chain_need(instances[k]);
             let fitting = |need: &crate::utilization::Usage| -> Vec<NodeIdx> {
                 open.iter()
@@ -129,9 +129,19 @@ pub fn assign_clone(pl: &mut Planner, c: RscIdx) {
                 .filter(|&n| cands.contains(&n) && Some(w[n]) == top)
                 .or_else(|| {
                     cands.iter().copied().min_by(|&a, &b| {
+                        let load = pl.p.load[a].cmp(&pl.p.load[b]);
+                        // Equal scores: the placement strategy decides, as for
+                        // other resources (placement::choose).
+                        let by_strategy = match cl.options.placement_strategy.as_str() {
+                            "balanced" => {
+                                crate::utilization::compare_free(cl, a, b, &used).then(load)
+                            }
+                            "minimal" => std::cmp::Ordering::Equal,
+                            _ => load,
+                        };
                         w[b].cmp(&w[a])
                             .then(count[a].cmp(&count[b]))
-                            .then(pl.p.load[a].cmp(&pl.p.load[b]))
+                            .then(by_strategy)
                             .then(cl.nodes[a].name.cmp(&cl.nodes[b].name))
                     })
                 });
@@ -139,7 +149,14 @@ pub fn assign_clone(pl: &mut Planner, c: RscIdx) {
                 chosen[k] = Some(n);
                 count[n] += 1;
                 placed += 1;
-                crate::utilization::add(&mut used[n], &own);
+                // Members take capacity in order while they fit (as commit does).
+                for p in cl.primitives_of(instances[k]) {
+                    let u = &cl.resources[p].utilization;
+                    if !crate::utilization::fits(cl, n, &used[n], u) {
+                        break;
+                    }
+                    crate::utilization::add(&mut used[n], u);
+                }
             }
         }
     }

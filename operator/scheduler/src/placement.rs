@@ -452,7 +452,7 @@ impl<'a> Planner<'a> {
             // no node has room for all of that, the resource alone, preferring the
             // node with the most room left.
             let need = self.chain_need(r);
-            let own = crate::utilization::required(cl, &cl.primitives_of(r));
+            let own = crate::utilization::own_need(cl, r);
             choose(cl, w, current, &self.p, &need, None).or_else(|| {
                 let open: Vec<NodeIdx> = (0..w.len())
                     .filter(|&n| w[n] >= 0 && cl.nodes[n].can_host() && self.p.remote_up(cl, n))
@@ -518,9 +518,11 @@ impl<'a> Planner<'a> {
                     let mut mw = vec![0; cl.nodes.len()];
                     primitive_prefs(cl, m, &mut mw);
                     let mstopped = mres.target_role == Some(Role::Stopped);
+                    // Members start in order while each still has room.
                     if let (true, Some(n)) = (ok, node)
                         && mw[n] > -INFINITY
                         && !mstopped
+                        && crate::utilization::fits(cl, n, &self.p.used[n], &mres.utilization)
                     {
                         self.p.node[m] = Some(n);
                         self.p.role[m] = self.started_role(m);

@@ -24,6 +24,16 @@ pub fn required(cl: &Cluster, prims: &[RscIdx]) -> Usage {
     out
 }
 
+/// What `r` needs by itself to be placed: a group's members are placed one by one,
+/// so only its first member has to fit (the rest start while they fit).
+pub fn own_need(cl: &Cluster, r: RscIdx) -> Usage {
+    let res = &cl.resources[r];
+    match (&res.kind, res.children.first()) {
+        (crate::model::Kind::Group, Some(&first)) => required(cl, &[first]),
+        _ => required(cl, &cl.primitives_of(r)),
+    }
+}
+
 /// Whether `need` fits on `node` given what is already `used` there.
 pub fn fits(cl: &Cluster, node: NodeIdx, used: &Usage, need: &Usage) -> bool {
     if !enforced(cl) {

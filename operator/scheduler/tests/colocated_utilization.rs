@@ -3,7 +3,9 @@
 //! ways, transitively). If no node has room for all of them, only its own needs
 //! count and the node with the most free capacity is preferred when it scores as
 //! well as the best. Primaries are placed before their dependents, the highest
-//! priority first, then by id. Expected placements checked with crm_simulate 2.1.5.
+//! priority first, then by id. A group's members start in order while they fit.
+//! Clone instances break ties by the strategy too. Expected placements checked with
+//! crm_simulate 2.1.5.
 
 use pacer_scheduler::schedule;
 
@@ -170,4 +172,62 @@ fn primaries_are_placed_by_priority_then_id() {
     assert_eq!(two_primaries(2000, 1000), ["d@n1", "zz@n1"]);
     assert_eq!(two_primaries(1000, 2000), ["aa@n1", "d@n1"]);
     assert_eq!(two_primaries(1000, 1000), ["aa@n1", "d@n1"]);
+}
+
+/// Nodes with `caps`, the given resources XML and placement strategy.
+fn with_resources(caps: &[i64], resources: &str, strategy: &str) -> String {
+    cib(caps, &[], &[], &[])
+        .replace(
+            "<resources></resources>",
+            &format!("<resources>{resources}</resources>"),
+        )
+        .replace(
+            r#"name="placement-strategy" value="utilization""#,
+            &format!(r#"name="placement-strategy" value="{strategy}""#),
+        )
+}
+
+fn dummy(id: &str, cpu: i64) -> String {
+    format!(
+        r#"<primitive id="{id}" class="ocf" provider="pacemaker" type="Dummy"><utilization id="{id}-u"><nvpair id="{id}-u-cpu" name="cpu" value="{cpu}"/></utilization></primitive>"#
+    )
+}
+
+#[test]
+fn group_members_start_while_they_fit() {
+    let group = format!(
+        r#"<group id="g">{}{}{}</group>"#,
+        dummy("m1", 2),
+        dummy("m2", 2),
+        dummy("m3", 2)
+    );
+    assert_eq!(
+        placed(&with_resources(&[5, 3], &group, "utilization")),
+        ["m1@n1", "m2@n1"]
+    );
+}
+
+#[test]
+fn clone_instances_follow_the_strategy() {
+    let clone = format!(
+        r#"<clone id="c"><meta_attributes id="c-m"><nvpair id="c-m-1" name="clone-max" value="1"/></meta_attributes>{}</clone>"#,
+        dummy("p", 1)
+    );
+    assert_eq!(
+        placed(&with_resources(&[2, 5], &clone, "balanced")),
+        ["p:0@n2"]
+    );
+    assert_eq!(
+        placed(&with_resources(&[2, 5], &clone, "utilization")),
+        ["p:0@n1"]
+    );
+    let both = format!("{}{clone}", dummy("x", 1));
+    assert_eq!(
+        placed(&with_resources(&[2, 5], &both, "minimal")),
+        ["p:0@n1", "x@n1"]
+    );
+    assert_eq!(
+        placed(&with_resources(&[2, 5], &both, "utilization")),
+        ["p:0@n2", "x@n1"]
+    );
 }
