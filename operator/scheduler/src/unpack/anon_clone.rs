@@ -5,14 +5,14 @@
 //! 1. the first instance already active on this node whose copy of the primitive is
 //!    not (for a cloned group: another member put the instance there);
 //! 2. else the first instance active nowhere — unless the primitive is already active
-//!    here in some instance (a duplicate), or the node is unclean, the resource does
-//!    not need fencing and the clone has fewer instances than there are nodes (the
-//!    instance may start elsewhere now, so this copy is only stopped);
+//!    here in some instance (a duplicate), or the node is unclean or down, the
+//!    resource does not need fencing and the clone has fewer instances than there
+//!    are nodes (the instance may start elsewhere now: this copy is only stopped);
 //! 3. else a new orphan instance, numbered after all instances so far, that is only
 //!    ever stopped. Inactive entries (probes) make orphans too, so they count.
 
 use super::IdIndex;
-use crate::model::{Cluster, NodeIdx, RscIdx};
+use crate::model::{Cluster, NodeIdx, NodeKind, RscIdx};
 use std::collections::{BTreeMap, HashMap};
 
 /// An instance of an anonymous clone not in the configuration (any more).
@@ -130,7 +130,9 @@ impl OrphanInstances {
             .clone
             .as_ref()
             .is_some_and(|c| c.max < cl.nodes.len());
-        let reserved_elsewhere = cl.nodes[node].unclean
+        let n = &cl.nodes[node];
+        let leaving = n.unclean || (n.kind == NodeKind::Member && !n.online);
+        let reserved_elsewhere = leaving
             && fewer_than_nodes
             && !configured
                 .first()

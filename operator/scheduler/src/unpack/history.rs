@@ -425,10 +425,20 @@ fn unpack_node_histories(cl: &mut Cluster, status: &[XNode], idx: &IdIndex) {
                     .entry(base.to_string())
                     .or_insert_with(|| anonymous_clone_of(cl, idx, base)),
             };
+            // Without fencing, a member node that is down has no say (its history is
+            // not read): its entries must not take instances.
+            let unread = cl.nodes[node].kind == crate::model::NodeKind::Member
+                && !cl.nodes[node].online
+                && !cl.options.stonith_enabled;
+            if anon.is_some() && unread {
+                continue;
+            }
             let slot = anon.map(|c| anon_orphans.find(cl, c, base, node));
             if !interesting {
                 continue;
             }
+            // A copy of an anonymous clone's instance, configured or surplus.
+            let clone_copy = slot.is_some();
             let rsc = match slot {
                 Some(Slot::Primitive(r)) => r,
                 Some(Slot::Orphan { clone, number }) => {
@@ -468,7 +478,7 @@ fn unpack_node_histories(cl: &mut Cluster, status: &[XNode], idx: &IdIndex) {
                 && cl.options.stonith_enabled
                 && !cl.options.maintenance_mode
                 && cl.resources[rsc].managed
-                && !cl.resources[rsc].orphan
+                && (!cl.resources[rsc].orphan || clone_copy)
                 && cl.nodes[node].kind == crate::model::NodeKind::Member
                 && !cl.nodes[node].online
                 && !cl.nodes[node].unclean
