@@ -421,7 +421,16 @@ impl<'a> Planner<'a> {
             if self.p.state[pu] != 2 {
                 continue;
             }
-            let nodes = self.p.nodes_of(cl, c.primary, c.primary_role);
+            let mut nodes = self.p.nodes_of(cl, c.primary, c.primary_role);
+            // Mandatory with a group: with all of it, so where its last member runs
+            // (members start in order; one that could not leaves no such place).
+            let prim = &cl.resources[c.primary];
+            if c.score >= INFINITY
+                && prim.kind == Kind::Group
+                && let Some(&last) = prim.children.last()
+            {
+                nodes.retain(|&n| self.p.node[last] == Some(n));
+            }
             colocation::apply_to_dependent(cl, c, w, &nodes);
         }
     }

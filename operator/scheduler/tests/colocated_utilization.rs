@@ -4,7 +4,8 @@
 //! count and the node with the most free capacity is preferred when it scores as
 //! well as the best. Primaries are placed before their dependents, the highest
 //! priority first, then by id. A group's members start in order while they fit.
-//! Clone instances break ties by the strategy too. Expected placements checked with
+//! Clone instances break ties by the strategy too. A dependent mandatorily colocated
+//! with a group goes where its last member runs. Expected placements checked with
 //! crm_simulate 2.1.5.
 
 use pacer_scheduler::schedule;
@@ -230,4 +231,26 @@ fn clone_instances_follow_the_strategy() {
         placed(&with_resources(&[2, 5], &both, "utilization")),
         ["p:0@n2", "x@n1"]
     );
+}
+
+#[test]
+fn mandatory_colocation_with_a_group_needs_its_last_member() {
+    // b (the last member) is stopped: d cannot be with all of g; 500 only leans to a.
+    let group = format!(
+        r#"<group id="g">{}<primitive id="b" class="ocf" provider="pacemaker" type="Dummy"><meta_attributes id="b-m"><nvpair id="b-m-t" name="target-role" value="Stopped"/></meta_attributes></primitive></group>{}"#,
+        dummy("a", 1),
+        dummy("d", 1)
+    );
+    let with = |constraints: &str| {
+        with_resources(&[5, 5], &group, "default").replace(
+            "<constraints></constraints>",
+            &format!("<constraints>{constraints}</constraints>"),
+        )
+    };
+    let mandatory = with(r#"<rsc_colocation id="c" rsc="d" with-rsc="g" score="INFINITY"/>"#);
+    assert_eq!(placed(&mandatory), ["a@n1"]);
+    let optional = with(
+        r#"<rsc_colocation id="c" rsc="d" with-rsc="g" score="500"/><rsc_location id="l" rsc="g" node="n2" score="100"/>"#,
+    );
+    assert_eq!(placed(&optional), ["a@n2", "d@n2"]);
 }
