@@ -301,7 +301,7 @@ fn clone_instance_of(cl: &Cluster, p: RscIdx) -> Option<RscIdx> {
 fn links(cl: &Cluster, pl: &Placement) -> Vec<Link> {
     let mut out = Vec::new();
     for res in &cl.resources {
-        if res.kind == Kind::Group {
+        if res.kind == Kind::Group && res.group_ordered() {
             for w in res.children.windows(2) {
                 out.push(Link {
                     firsts: vec![w[0]],
@@ -397,15 +397,15 @@ fn links(cl: &Cluster, pl: &Placement) -> Vec<Link> {
             _ => fprims,
         };
         // The primitives of `then` that wait for `first`: the first member of a group
-        // (or of each group instance).
+        // (or of each group instance); every member of an unordered group.
         let thens: Vec<RscIdx> = cl
             .primitives_of(o.then)
             .into_iter()
             .filter(|&p| {
                 let par = cl.resources[p].parent;
                 par.is_none_or(|g| {
-                    cl.resources[g].kind != Kind::Group
-                        || cl.resources[g].children.first() == Some(&p)
+                    let g = &cl.resources[g];
+                    g.kind != Kind::Group || !g.group_ordered() || g.children.first() == Some(&p)
                 })
             })
             .collect();

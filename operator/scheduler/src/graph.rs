@@ -213,7 +213,7 @@ pub fn build(cl: &Cluster, fences: &[Fence], changes: &[Change]) -> TransitionGr
     // Ordering edges: groups and mandatory/optional orderings (start→start, stop reversed).
     let mut pairs: Vec<(usize, usize, bool)> = Vec::new();
     for res in &cl.resources {
-        if res.kind == Kind::Group {
+        if res.kind == Kind::Group && res.group_ordered() {
             for w in res.children.windows(2) {
                 pairs.push((w[0], w[1], true));
             }

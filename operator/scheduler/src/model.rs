@@ -256,6 +256,13 @@ impl Resource {
     pub fn is_primitive(&self) -> bool {
         matches!(self.kind, Kind::Primitive { .. })
     }
+    /// A group's members start in order unless its (deprecated) `ordered` meta
+    /// attribute is false.
+    pub fn group_ordered(&self) -> bool {
+        self.meta
+            .get("ordered")
+            .is_none_or(|v| crate::unpack::options::is_true(v))
+    }
     pub fn agent_label(&self) -> String {
         match &self.kind {
             Kind::Primitive {

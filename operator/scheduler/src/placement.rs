@@ -448,7 +448,15 @@ impl<'a> Planner<'a> {
                 .iter()
                 .any(|&p| !cl.resources[p].managed || cl.resources[p].blocked)
             || ticket == crate::tickets::TicketEffect::Freeze;
-        let stopped = res.target_role == Some(Role::Stopped)
+        // A group's target-role reaches it through its members (a member's own wins).
+        let role_stopped = match res.kind {
+            Kind::Group => res
+                .children
+                .iter()
+                .all(|&m| cl.resources[m].target_role == Some(Role::Stopped)),
+            _ => res.target_role == Some(Role::Stopped),
+        };
+        let stopped = role_stopped
             || cl.options.stop_all_resources
             || crate::failures::stop_after_failure(cl, r)
             || ticket >= crate::tickets::TicketEffect::Stop;
@@ -521,6 +529,10 @@ impl<'a> Planner<'a> {
                         self.p.node[m] = current_node(cl, m);
                         if self.p.node[m].is_some() {
                             self.p.role[m] = self.started_role(m);
+                        }
+                        // Later members go where this one is: nowhere else.
+                        if self.p.node[m] != node {
+                            ok = false;
                         }
                         continue;
                     }

@@ -7,7 +7,7 @@ mod constraints;
 mod history;
 mod nodes;
 mod nvpairs;
-mod options;
+pub(crate) mod options;
 mod resources;
 pub mod rule_eval;
 
