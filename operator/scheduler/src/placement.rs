@@ -460,8 +460,13 @@ impl<'a> Planner<'a> {
             || cl.options.stop_all_resources
             || crate::failures::stop_after_failure(cl, r)
             || ticket >= crate::tickets::TicketEffect::Stop;
+        // A managed group held in place by an unmanaged member: the others stay off
+        // too when its node is now forbidden (the held member stays regardless).
+        let member_held = res.kind == Kind::Group
+            && res.managed
+            && ticket != crate::tickets::TicketEffect::Freeze;
         let node = if frozen {
-            current
+            current.filter(|&n| !(member_held && w[n] <= -INFINITY))
         } else if stopped {
             None
         } else {

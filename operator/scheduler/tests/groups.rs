@@ -2,7 +2,8 @@
 //! `PACER_GROUPS_DUMP=DIR` writes them):
 //! - a group's target-role reaches it through its members: a member's own wins;
 //! - an unmanaged member that is stopped keeps the members after it stopped;
-//! - `ordered=false`: every member follows an ordering on the group, not just the first.
+//! - `ordered=false`: every member follows an ordering on the group, not just the first;
+//! - an unmanaged member holds the group where it runs, unless the group may not run there.
 
 use pacer_scheduler::schedule;
 
@@ -101,5 +102,25 @@ fn every_member_of_an_unordered_group_follows_an_ordering_on_it() {
             "* Stop a ( n1 ) due to unrunnable f start",
             "* Stop b ( n1 ) due to unrunnable f start"
         ]
+    );
+}
+
+#[test]
+fn an_unmanaged_member_does_not_pull_the_others_where_the_group_may_not_run() {
+    let group = format!(
+        r#"<group id="g">{}{}</group>"#,
+        prim("a", &nv("a", "is-managed", "false")),
+        prim("b", "")
+    );
+    let primary = prim("p", &nv("p", "target-role", "Stopped"));
+    let with = r#"<rsc_colocation id="g-with-p" rsc="g" with-rsc="p" score="INFINITY"/>"#;
+    assert_eq!(
+        summary("held", &cib(&group, &["a"], &primary, with)),
+        Vec::<String>::new()
+    );
+    // Without the colocation the others join it.
+    assert_eq!(
+        summary("held-free", &cib(&group, &["a"], &primary, "")),
+        ["* Start b ( n1 )"]
     );
 }
