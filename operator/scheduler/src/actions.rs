@@ -594,6 +594,41 @@ fn propagate(cl: &Cluster, pl: &Placement, changes: &mut [Change]) {
                 changed = true;
             }
         }
+        // What must run with a primitive that an ordering now stops, stops with it.
+        for c in &cl.colocations {
+            if c.score < INFINITY
+                || c.dependent_role.is_some()
+                || c.primary_role.is_some()
+                || !cl.resources[c.primary].is_primitive()
+                || !cl.resources[c.dependent].is_primitive()
+            {
+                continue;
+            }
+            let (Some(&pi), Some(&di)) = (idx.get(&c.primary), idx.get(&c.dependent)) else {
+                continue;
+            };
+            let primary = &changes[pi];
+            let ordered_off = primary.kind == ChangeKind::Stop
+                && !primary.blocked
+                && primary.reason.as_deref().is_some_and(|r| {
+                    r.starts_with("due to unrunnable") || r.starts_with("due to required")
+                });
+            let Some((pnode, _)) = primary.from else {
+                continue;
+            };
+            let dep = &mut changes[di];
+            if ordered_off
+                && !dep.blocked
+                && !pl.frozen[c.dependent]
+                && dep.kind == ChangeKind::None
+                && dep.from.is_some_and(|(n, _)| n == pnode)
+            {
+                dep.kind = ChangeKind::Stop;
+                dep.to = None;
+                dep.reason = Some(format!("due to colocation with {}", cl.resources[c.primary].id));
+                changed = true;
+            }
+        }
         if !changed {
             break;
         }
