@@ -7,6 +7,11 @@
 //! agent classes, checks OCF meta-data before a resource's first start (missing
 //! required parameters, then the agent's own `validate-all`), and never fails: every
 //! problem becomes a result with an rc, an op-status and an exit reason.
+//!
+//! Reload: the DC's `reload-agent` runs as such for agents advertising it and as `reload`
+//! for legacy (OCF 1.0) agents; starts, migrations and reloads of OCF agents that can
+//! reload record which parameters force a restart (from the agent's meta-data), so the
+//! DC reloads rather than restarts when only the others changed.
 
 use jiff::Timestamp;
 use std::{
@@ -20,7 +25,7 @@ use tokio::sync::{Semaphore, mpsc};
 
 use crate::{
     Error,
-    history::{NodeHistory, OpRecord, Recorded, op_digest},
+    history::{self, NodeHistory, OpRecord, Recorded, op_digest},
     ipaddr, lsb,
     ocf::{self, MetaData},
     op::{ActionRequest, ActionResult, Agent, OcfRc, OpStatus, Params},
@@ -183,7 +188,13 @@ impl Executor {
         }
         let mut result = self.dispatch(req).await;
         result.queue_time = queue_time;
-        let recorded = lock(&self.history).complete(req, &result, Timestamp::now());
+        let force_restart = self.force_restart(req, &result).await;
+        let recorded = lock(&self.history).complete_with(
+            req,
+            &result,
+            Timestamp::now(),
+            force_restart.as_deref(),
+        );
         tracing::debug!(
             resource = %req.resource,
             op = %req.op_key(),
@@ -200,6 +211,32 @@ impl Executor {
             });
         }
         recorded
+    }
+
+    /// The parameters whose change needs a restart (`op-force-restart`), for the
+    /// successful operations that put a resource's definition in place — start,
+    /// migrate_from, a reload — of an OCF agent that can reload; `None` otherwise (any
+    /// change restarts). Failures are reported without waiting for meta-data: the DC
+    /// reads these only from successful starts.
+    async fn force_restart(
+        &self,
+        req: &ActionRequest,
+        result: &ActionResult,
+    ) -> Option<Vec<String>> {
+        let puts_definition = matches!(req.action.as_str(), "start" | "migrate_from")
+            || history::is_reload(&req.action);
+        if !matches!(req.agent, Agent::Ocf { .. })
+            || req.is_recurring()
+            || !puts_definition
+            || history::is_failure(req, result)
+        {
+            return None;
+        }
+        // Cached: the start's checks or the reload itself read it already.
+        self.meta_data(&req.agent)
+            .await
+            .ok()?
+            .force_restart_params()
     }
 
     /// Records a result the executor did not run for (e.g. a credential could not be
@@ -241,7 +278,18 @@ impl Executor {
     async fn run_ocf(&self, req: &ActionRequest, provider: &str, kind: &str) -> ActionResult {
         let started = Instant::now();
         let mut req = std::borrow::Cow::Borrowed(req);
-        if req.action == "start" && self.cfg.validate_before_start {
+        if req.action == "reload-agent"
+            && let Ok(md) = self
+                .meta_data_within(&req.agent, META_DATA_TIMEOUT.min(req.timeout))
+                .await
+            && let Some(kind) = md.reload_kind()
+        {
+            // A legacy agent reloads its parameters with `reload`.
+            req.to_mut().action = kind.action().into();
+        }
+        if matches!(req.action.as_str(), "start" | "reload-agent" | "reload")
+            && self.cfg.validate_before_start
+        {
             if let Some(refused) = self.validate_first_start(&req).await {
                 return ActionResult {
                     exec_time: started.elapsed(),
@@ -264,8 +312,8 @@ impl Executor {
         result
     }
 
-    /// Refuses a resource's first start (per parameter set) when its meta-data names a
-    /// required parameter it lacks or its `validate-all` fails.
+    /// Refuses a resource's first start or reload (per parameter set) when its meta-data
+    /// names a required parameter it lacks or its `validate-all` fails.
     async fn validate_first_start(&self, req: &ActionRequest) -> Option<ActionResult> {
         let begun = Instant::now();
         let key = (req.resource.clone(), op_digest(&req.params));

@@ -11,6 +11,11 @@
 //! Call ids increase across the whole node; a pending operation (record-pending) shows
 //! call id -1. `rebuild` restores the history after an agent restart from a stored
 //! snapshot plus fresh probes: a pure function so its rules are testable.
+//!
+//! A reload (`reload-agent`, or a legacy agent's `reload`) is recorded as the resource's
+//! start when it succeeds and as a failed one-shot monitor when it fails, as Pacemaker
+//! records them; operations that put a definition in place carry `op-force-restart` /
+//! `op-restart-digest` for agents that can reload.
 
 use jiff::Timestamp;
 use md5::{Digest, Md5};
@@ -58,6 +63,14 @@ pub struct OpRecord {
     /// knows a placeholder for a Secret's value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secure_digest: Option<String>,
+    /// Pacemaker's `op-force-restart`: the agent's parameters that cannot be reloaded
+    /// (" a b "); absent for agents that cannot reload, so any change restarts them...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub force_restart: Option<String>,
+    /// ...and `op-restart-digest`: [`op_digest`] of only those parameters. While it still
+    /// matches the configuration, a changed `op_digest` means a reload, not a restart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart_digest: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transition_key: Option<String>,
 }
@@ -208,13 +221,52 @@ pub fn is_failure(req: &ActionRequest, result: &ActionResult) -> bool {
     result.rc != expected && !degraded_ok
 }
 
-fn fail_key(req: &ActionRequest) -> String {
+fn fail_key(req: &ActionRequest, operation: &str) -> String {
     format!(
         "{}#{}_{}",
         req.resource,
-        req.action,
+        operation,
         req.interval.as_millis()
     )
+}
+
+/// Whether `action` reloads a changed definition (the DC's `reload-agent`; `reload` is
+/// what a legacy agent runs for it).
+pub fn is_reload(action: &str) -> bool {
+    matches!(action, "reload-agent" | "reload")
+}
+
+/// The operation name `req` is recorded under: a reload that succeeded (or is still
+/// running) put the new definition in place as a start would, so it is the resource's
+/// start; one that failed left the resource in an unknown state, recorded as a failed
+/// one-shot monitor so the scheduler recovers it. Everything else under its own name.
+fn recorded_operation(req: &ActionRequest, failed: bool) -> &str {
+    if req.is_recurring() || !is_reload(&req.action) {
+        req.action.as_str()
+    } else if failed {
+        "monitor"
+    } else {
+        "start"
+    }
+}
+
+/// `op-force-restart` (" a b ") and `op-restart-digest` of `req` for an agent whose
+/// non-reloadable parameters are `names`. Parameters read from Secrets are left out of
+/// both: the DC only knows placeholders for them, as for `op-secure-digest`.
+pub fn restart_digest(req: &ActionRequest, names: &[String]) -> (String, String) {
+    let listed: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|n| !req.secret_params.contains(*n))
+        .collect();
+    let mut list = String::from(" ");
+    for n in &listed {
+        list.push_str(n);
+        list.push(' ');
+    }
+    let mut params = req.defining_params();
+    params.0.retain(|k, _| listed.contains(&k.as_str()));
+    (list, op_digest(&params))
 }
 
 fn millis(d: std::time::Duration) -> u64 {
@@ -232,7 +284,12 @@ impl NodeHistory {
             .or_insert_with(|| ResourceHistory::new(req.agent.clone()))
     }
 
-    fn base_record(req: &ActionRequest, now: Timestamp) -> OpRecord {
+    fn base_record(
+        req: &ActionRequest,
+        now: Timestamp,
+        operation: &str,
+        force_restart: Option<&[String]>,
+    ) -> OpRecord {
         let secure_params = secure_params(req);
         let secure_digest = secure_params.as_ref().map(|_| {
             let mut p = req.defining_params();
@@ -244,10 +301,14 @@ impl NodeHistory {
         } else {
             format!("{}_last_0", req.resource)
         };
+        let (force_restart, restart_digest) = force_restart
+            .filter(|_| !req.is_recurring())
+            .map(|names| restart_digest(req, names))
+            .unzip();
         OpRecord {
             id,
-            operation: req.action.clone(),
-            op_key: req.op_key(),
+            operation: operation.to_string(),
+            op_key: format!("{}_{operation}_{}", req.resource, req.interval.as_millis()),
             interval_ms: millis(req.interval),
             call_id: -1,
             rc: RC_PENDING,
@@ -261,13 +322,15 @@ impl NodeHistory {
             op_digest: op_digest(&req.defining_params()),
             secure_params,
             secure_digest,
+            force_restart,
+            restart_digest,
             transition_key: req.transition_key.clone(),
         }
     }
 
     /// Shows `req` as running (call id -1) until [`NodeHistory::complete`] replaces it.
     pub fn begin(&mut self, req: &ActionRequest, now: Timestamp) -> OpRecord {
-        let record = Self::base_record(req, now);
+        let record = Self::base_record(req, now, recorded_operation(req, false), None);
         let rsc = self.entry(req);
         if req.is_recurring() {
             // Only a monitor's first run shows as pending; later runs keep showing the
@@ -291,9 +354,23 @@ impl NodeHistory {
         result: &ActionResult,
         now: Timestamp,
     ) -> Recorded {
+        self.complete_with(req, result, now, None)
+    }
+
+    /// [`NodeHistory::complete`] for an agent that can reload: `force_restart` names its
+    /// parameters that cannot be (see [`crate::ocf::MetaData::force_restart_params`]);
+    /// they go on one-shot records as `op-force-restart` / `op-restart-digest`.
+    pub fn complete_with(
+        &mut self,
+        req: &ActionRequest,
+        result: &ActionResult,
+        now: Timestamp,
+        force_restart: Option<&[String]>,
+    ) -> Recorded {
         self.last_call_id += 1;
         let failed = is_failure(req, result);
-        let mut record = Self::base_record(req, now);
+        let operation = recorded_operation(req, failed);
+        let mut record = Self::base_record(req, now, operation, force_restart);
         record.call_id = self.last_call_id;
         record.rc = result.rc;
         record.status = match (result.status, failed) {
@@ -317,7 +394,10 @@ impl NodeHistory {
         if let Some(p) = previous.filter(|_| same_outcome && req.is_recurring()) {
             record.last_rc_change = p.last_rc_change;
         }
-        let changed = !req.is_recurring() || !same_outcome;
+        // A monitor armed again by a new transition action (after a reload, say) is
+        // reported even when its rc did not change: the DC waits for that result.
+        let rearmed = previous.is_some_and(|p| p.transition_key != record.transition_key);
+        let changed = !req.is_recurring() || !same_outcome || rearmed;
 
         if req.is_recurring() {
             rsc.recurring.insert(record.op_key.clone(), record.clone());
@@ -345,10 +425,13 @@ impl NodeHistory {
             let mut failure = record.clone();
             failure.id = format!("{}_last_failure_0", req.resource);
             rsc.last_failure = Some(failure);
-            let fc = self.fail_counts.entry(fail_key(req)).or_insert(FailCount {
-                count: 0,
-                last_failure: now,
-            });
+            let fc = self
+                .fail_counts
+                .entry(fail_key(req, operation))
+                .or_insert(FailCount {
+                    count: 0,
+                    last_failure: now,
+                });
             fc.count = fc.count.saturating_add(1);
             fc.last_failure = now;
         }
@@ -587,6 +670,21 @@ mod tests {
     }
 
     #[test]
+    fn a_monitor_armed_again_by_a_new_action_is_reported() {
+        let mut h = NodeHistory::default();
+        let mut mon = req("a", "monitor", 10);
+        mon.transition_key = Some("t-1:2".into());
+        assert!(h.complete(&mon, &rc(0), t(0)).changed);
+        assert!(!h.complete(&mon, &rc(0), t(10)).changed);
+        mon.transition_key = Some("t-2:5".into());
+        let again = h.complete(&mon, &rc(0), t(20));
+        assert!(again.changed, "the DC waits for t-2:5");
+        assert_eq!(again.record.transition_key.as_deref(), Some("t-2:5"));
+        assert_eq!(again.record.last_rc_change, t(0));
+        assert!(!h.complete(&mon, &rc(0), t(30)).changed);
+    }
+
+    #[test]
     fn probes_accept_any_state_and_stop_cancels_monitors() {
         let mut h = NodeHistory::default();
         assert!(!h.complete(&req("a", "monitor", 0), &rc(7), t(0)).failed);
@@ -632,6 +730,142 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a, op_digest(&Params::new().with("ip", "10.0.0.1")));
         assert_eq!(a.len(), 32);
+    }
+
+    /// The meta-data of Debian's `ocf:heartbeat:Dummy` (OCF 1.0, legacy `reload`).
+    const LEGACY_DUMMY: &str = r#"<?xml version="1.0"?>
+        <!DOCTYPE resource-agent SYSTEM "ra-api-1.dtd">
+        <resource-agent name="Dummy" version="1.0">
+        <version>1.0</version>
+        <parameters>
+        <parameter name="state" unique="1"><content type="string" default="/run/x"/></parameter>
+        <parameter name="fake" unique="0"><content type="string" default="dummy"/></parameter>
+        </parameters>
+        <actions>
+        <action name="start" timeout="20s"/><action name="stop" timeout="20s"/>
+        <action name="monitor" timeout="20s" interval="10s" depth="0"/>
+        <action name="reload" timeout="20s"/><action name="migrate_to" timeout="20s"/>
+        <action name="migrate_from" timeout="20s"/><action name="meta-data" timeout="5s"/>
+        </actions>
+        </resource-agent>"#;
+
+    fn force_restart_of(xml: &str) -> Option<Vec<String>> {
+        crate::ocf::parse_meta_data("ocf:heartbeat:Dummy", xml)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .force_restart_params()
+    }
+
+    #[test]
+    fn a_start_of_a_reloadable_agent_records_what_forces_a_restart() {
+        let names = force_restart_of(LEGACY_DUMMY);
+        assert_eq!(names.as_deref(), Some(&["state".to_string()][..]));
+        let mut h = NodeHistory::default();
+        let start = req("a", "start", 0).param("fake", "x");
+        let rec = h
+            .complete_with(&start, &rc(0), t(0), names.as_deref())
+            .record;
+        assert_eq!(rec.force_restart.as_deref(), Some(" state "));
+        assert_eq!(
+            rec.restart_digest,
+            Some(op_digest(&Params::new().with("state", "/tmp/s")))
+        );
+        assert_eq!(
+            rec.op_digest,
+            op_digest(&Params::new().with("state", "/tmp/s").with("fake", "x"))
+        );
+        // A reloadable change leaves the restart digest as it was.
+        let changed = req("a", "start", 0).param("fake", "y");
+        let again = h.complete_with(&changed, &rc(0), t(1), names.as_deref());
+        assert_eq!(again.record.restart_digest, rec.restart_digest);
+        assert_ne!(again.record.op_digest, rec.op_digest);
+        // Recurring monitors never carry them.
+        let mon = h.complete_with(&req("a", "monitor", 10), &rc(0), t(2), names.as_deref());
+        assert_eq!(
+            (mon.record.force_restart, mon.record.restart_digest),
+            (None, None)
+        );
+    }
+
+    #[test]
+    fn an_agent_without_reload_records_no_restart_digest() {
+        let no_reload = LEGACY_DUMMY.replace(r#"<action name="reload" timeout="20s"/>"#, "");
+        let names = force_restart_of(&no_reload);
+        assert_eq!(names, None);
+        let mut h = NodeHistory::default();
+        let rec = h
+            .complete_with(&req("a", "start", 0), &rc(0), t(0), names.as_deref())
+            .record;
+        assert_eq!((rec.force_restart, rec.restart_digest), (None, None));
+        let plain = h.complete(&req("a", "start", 0), &rc(0), t(1)).record;
+        assert_eq!((plain.force_restart, plain.restart_digest), (None, None));
+    }
+
+    #[test]
+    fn secret_parameters_stay_out_of_the_restart_digest() {
+        let names = vec!["state".to_string(), "password".to_string()];
+        let mut start = req("a", "start", 0).param("password", "hunter2");
+        start.secret_params.insert("password".into());
+        let (list, digest) = restart_digest(&start, &names);
+        assert_eq!(list, " state ");
+        assert_eq!(digest, op_digest(&Params::new().with("state", "/tmp/s")));
+        // An agent whose every parameter is reloadable: an empty list.
+        assert_eq!(
+            restart_digest(&start, &[]),
+            (" ".to_string(), op_digest(&Params::new()))
+        );
+    }
+
+    #[test]
+    fn a_reload_is_recorded_as_the_start_or_a_failed_monitor() {
+        let names = vec!["state".to_string()];
+        let mut h = NodeHistory::default();
+        h.complete_with(&req("a", "start", 0), &rc(0), t(0), Some(&names));
+        h.complete(&req("a", "monitor", 10), &rc(0), t(1));
+        for action in ["reload-agent", "reload"] {
+            let mut reload = req("a", action, 0).param("fake", "new");
+            reload.transition_key = Some("t-3:1".into());
+            let pending = h.begin(&reload, t(2));
+            assert_eq!(
+                (pending.operation.as_str(), pending.op_key.as_str()),
+                ("start", "a_start_0")
+            );
+            let done = h.complete_with(&reload, &rc(0), t(3), Some(&names)).record;
+            assert_eq!(
+                (done.id.as_str(), done.operation.as_str()),
+                ("a_last_0", "start")
+            );
+            assert_eq!(done.op_key, "a_start_0");
+            assert_eq!(done.transition_key.as_deref(), Some("t-3:1"));
+            assert_eq!(
+                done.op_digest,
+                op_digest(&Params::new().with("state", "/tmp/s").with("fake", "new"))
+            );
+            assert_eq!(done.force_restart.as_deref(), Some(" state "));
+            assert!(h.resources["a"].is_active());
+            // A reload does not cancel the resource's monitors.
+            assert_eq!(h.resources["a"].recurring.len(), 1);
+        }
+        let reload = req("a", "reload-agent", 0).param("fake", "bad");
+        let failed = h.complete_with(&reload, &rc(1), t(4), Some(&names));
+        assert!(failed.failed);
+        assert_eq!(
+            (
+                failed.record.operation.as_str(),
+                failed.record.op_key.as_str()
+            ),
+            ("monitor", "a_monitor_0")
+        );
+        assert_eq!(failed.record.status, OpStatus::Error);
+        assert!(
+            h.resources["a"].is_active(),
+            "a failed reload may have left it running"
+        );
+        assert_eq!(
+            h.transient_attributes()
+                .get("fail-count-a#monitor_0")
+                .map(String::as_str),
+            Some("1")
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! OCF resource agents: an [`ActionRequest`] in, a [`ProcessSpec`] (agent path plus the
 //! OCF environment) out, and back from a [`ProcessOutput`] to an [`ActionResult`]. Also
 //! parses an agent's `meta-data` XML into [`MetaData`] (required parameters, defaults,
-//! supported actions) so a start can be refused with a clear message before it runs.
+//! supported actions, which parameters can be reloaded) so a start can be refused with a
+//! clear message before it runs and a definition change can be reloaded in place.
 //!
 //! The environment follows the OCF standard and what Pacemaker passes:
 //! `OCF_ROOT`, `OCF_RA_VERSION_*`, `OCF_RESOURCE_INSTANCE/TYPE/PROVIDER`,
@@ -171,6 +172,8 @@ pub struct ParamSpec {
     pub name: String,
     pub required: bool,
     pub unique: bool,
+    /// `reloadable="1"` (OCF 1.1): a change can be taken by `reload-agent`.
+    pub reloadable: bool,
     pub content_type: Option<String>,
     pub default: Option<String>,
     pub shortdesc: Option<String>,
@@ -189,9 +192,39 @@ pub struct ActionSpec {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MetaData {
     pub name: String,
+    /// The agent's own version (`<resource-agent version=...>`).
     pub version: Option<String>,
+    /// The OCF standard the agent follows (`<version>` element; absent means 1.0).
+    pub ocf_version: Option<String>,
     pub parameters: Vec<ParamSpec>,
     pub actions: Vec<ActionSpec>,
+}
+
+/// How an agent takes a changed definition without a stop and a start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReloadKind {
+    /// It advertises `reload-agent` (OCF 1.1): parameters marked `reloadable="1"` can
+    /// change in place, every other one needs a restart.
+    Agent,
+    /// An OCF 1.0 agent advertising `reload`: parameters not marked `unique="1"` can
+    /// change in place; the DC's `reload-agent` runs as the agent's `reload`.
+    Legacy,
+}
+
+impl ReloadKind {
+    /// The action to run for the DC's `reload-agent`.
+    pub fn action(self) -> &'static str {
+        match self {
+            ReloadKind::Agent => "reload-agent",
+            ReloadKind::Legacy => "reload",
+        }
+    }
+}
+
+/// `"1.1"` → (1, 1); anything unparsable counts as 0.
+fn version_tuple(v: &str) -> (u32, u32) {
+    let mut parts = v.trim().split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
 }
 
 impl MetaData {
@@ -206,6 +239,37 @@ impl MetaData {
 
     pub fn supports(&self, action: &str) -> bool {
         self.actions.iter().any(|a| a.name == action)
+    }
+
+    /// Whether (and how) the agent can reload a changed definition. In OCF 1.1 `reload`
+    /// means "reload the service's own configuration", so only older agents' `reload`
+    /// counts.
+    pub fn reload_kind(&self) -> Option<ReloadKind> {
+        let ocf = self.ocf_version.as_deref().map_or((1, 0), version_tuple);
+        if self.supports("reload-agent") {
+            Some(ReloadKind::Agent)
+        } else if ocf < (1, 1) && self.supports("reload") {
+            Some(ReloadKind::Legacy)
+        } else {
+            None
+        }
+    }
+
+    /// The parameters a change of which needs a restart (Pacemaker's `op-force-restart`),
+    /// in meta-data order; `None` when the agent cannot reload at all (then every change
+    /// restarts).
+    pub fn force_restart_params(&self) -> Option<Vec<String>> {
+        let kind = self.reload_kind()?;
+        Some(
+            self.parameters
+                .iter()
+                .filter(|p| match kind {
+                    ReloadKind::Agent => !p.reloadable,
+                    ReloadKind::Legacy => p.unique,
+                })
+                .map(|p| p.name.clone())
+                .collect(),
+        )
     }
 
     /// The timeout the agent recommends for `action` (first matching entry).
@@ -258,6 +322,7 @@ pub fn parse_meta_data(agent: &str, xml: &str) -> Result<MetaData, Error> {
                 name: name.to_string(),
                 required: flag(p.attribute("required")),
                 unique: flag(p.attribute("unique")),
+                reloadable: flag(p.attribute("reloadable")),
                 content_type: content.and_then(|c| c.attribute("type")).map(String::from),
                 default: content
                     .and_then(|c| c.attribute("default"))
@@ -290,6 +355,9 @@ pub fn parse_meta_data(agent: &str, xml: &str) -> Result<MetaData, Error> {
     Ok(MetaData {
         name: root.attribute("name").unwrap_or(agent).to_string(),
         version: root.attribute("version").map(String::from),
+        ocf_version: child(root, "version")
+            .and_then(|v| v.text())
+            .map(|t| t.trim().to_string()),
         parameters,
         actions,
     })
@@ -384,5 +452,60 @@ mod tests {
         );
         assert!(parse_meta_data("x", "<html/>").is_err());
         assert!(parse_meta_data("x", "garbage <<<").is_err());
+        // No reload action: every change restarts.
+        assert_eq!(md.reload_kind(), None);
+        assert_eq!(md.force_restart_params(), None);
+    }
+
+    fn with_actions(version: &str, params: &str, actions: &[&str]) -> MetaData {
+        let actions: String = actions
+            .iter()
+            .map(|a| format!(r#"<action name="{a}" timeout="20s"/>"#))
+            .collect();
+        let xml = format!(
+            r#"<resource-agent name="R" version="2.1"><version>{version}</version>
+               <parameters>{params}</parameters><actions>{actions}</actions></resource-agent>"#
+        );
+        parse_meta_data("ocf:test:R", &xml).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    const PARAMS: &str = r#"<parameter name="state" unique="1"><content type="string"/></parameter>
+        <parameter name="fake" unique="0" reloadable="1"><content type="string"/></parameter>
+        <parameter name="port"><content type="integer"/></parameter>"#;
+
+    #[test]
+    fn reload_agent_restarts_for_parameters_not_marked_reloadable() {
+        let md = with_actions("1.1", PARAMS, &["start", "reload", "reload-agent"]);
+        assert_eq!(md.ocf_version.as_deref(), Some("1.1"));
+        assert_eq!(md.version.as_deref(), Some("2.1"));
+        assert_eq!(md.reload_kind(), Some(ReloadKind::Agent));
+        assert_eq!(
+            md.reload_kind().map(ReloadKind::action),
+            Some("reload-agent")
+        );
+        assert_eq!(
+            md.force_restart_params(),
+            Some(vec!["state".to_string(), "port".to_string()])
+        );
+    }
+
+    #[test]
+    fn legacy_reload_restarts_for_unique_parameters_only() {
+        for version in ["1.0", "0.9"] {
+            let md = with_actions(version, PARAMS, &["start", "reload"]);
+            assert_eq!(md.reload_kind(), Some(ReloadKind::Legacy), "{version}");
+            assert_eq!(md.reload_kind().map(ReloadKind::action), Some("reload"));
+            assert_eq!(md.force_restart_params(), Some(vec!["state".to_string()]));
+        }
+        // Without a <version> element an agent is OCF 1.0.
+        let xml = r#"<resource-agent name="R"><parameters/><actions>
+            <action name="reload"/></actions></resource-agent>"#;
+        let md = parse_meta_data("ocf:test:R", xml).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(md.reload_kind(), Some(ReloadKind::Legacy));
+        assert_eq!(md.force_restart_params(), Some(vec![]));
+        // An OCF 1.1 `reload` reloads the service's configuration, not the agent's.
+        let md = with_actions("1.1", PARAMS, &["start", "reload"]);
+        assert_eq!(md.reload_kind(), None);
+        assert_eq!(md.force_restart_params(), None);
     }
 }

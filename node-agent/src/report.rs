@@ -30,6 +30,8 @@ fn op_to_crd(rec: &OpRecord, node: &str) -> LrmOperation {
         transition_key: rec.transition_key.clone(),
         transition_magic: rec.transition_magic(),
         op_digest: Some(rec.op_digest.clone()),
+        op_force_restart: rec.force_restart.clone(),
+        op_restart_digest: rec.restart_digest.clone(),
         op_secure_params: rec.secure_params.clone(),
         op_secure_digest: rec.secure_digest.clone(),
         on_node: Some(node.to_string()),
@@ -166,6 +168,8 @@ fn op_from_crd(op: &LrmOperation) -> OpRecord {
         op_digest: op.op_digest.clone().unwrap_or_default(),
         secure_params: op.op_secure_params.clone(),
         secure_digest: op.op_secure_digest.clone(),
+        force_restart: op.op_force_restart.clone(),
+        restart_digest: op.op_restart_digest.clone(),
         transition_key: op.transition_key.clone(),
     }
 }
@@ -254,7 +258,12 @@ mod tests {
         let mut h = NodeHistory::default();
         let mut start = ActionRequest::new("d", dummy.clone(), "start").param("state", "/x");
         start.transition_key = Some("7:3:0:4a0c-uuid".into());
-        h.complete(&start, &ActionResult::ok(), t(0));
+        h.complete_with(
+            &start,
+            &ActionResult::ok(),
+            t(0),
+            Some(&["state".to_string()]),
+        );
         let mon = ActionRequest::new("d", dummy.clone(), "monitor")
             .interval(Duration::from_secs(10))
             .param("state", "/x");
@@ -308,6 +317,8 @@ mod tests {
             last.transition_magic.as_deref(),
             Some("0:0;7:3:0:4a0c-uuid")
         );
+        assert_eq!(last.op_force_restart.as_deref(), Some(" state "));
+        assert_eq!(last.op_restart_digest, last.op_digest);
         let mon_op = d
             .operations
             .iter()
