@@ -89,6 +89,19 @@ pub fn primitive_prefs(cl: &Cluster, r: RscIdx, w: &mut [i64]) {
     failures::apply_bans(cl, r, w);
 }
 
+/// An anonymous clone's instances are interchangeable, so a hard failure of any of
+/// them (not installed, start failure, ...) bans the whole clone from that node.
+fn anonymous_bans(cl: &Cluster, c: RscIdx, w: &mut [i64]) {
+    if cl.resources[c].clone.as_ref().is_none_or(|x| x.unique) {
+        return;
+    }
+    for p in cl.primitives_of(c) {
+        for s in cl.resources[p].status.iter().filter(|s| s.banned) {
+            w[s.node] = -INFINITY;
+        }
+    }
+}
+
 /// A resource's own node weights (without colocations), including its ancestors'
 /// locations (groups, clones) and node availability.
 pub fn own_weights(cl: &Cluster, r: RscIdx) -> Vec<i64> {
@@ -126,7 +139,10 @@ pub fn own_weights(cl: &Cluster, r: RscIdx) -> Vec<i64> {
                 w[n] = score::add(w[n], acc[n]);
             }
         }
-        Kind::Clone => own_locations(cl, r, &mut w),
+        Kind::Clone => {
+            own_locations(cl, r, &mut w);
+            anonymous_bans(cl, r, &mut w);
+        }
     }
     if !cl.options.symmetric {
         let mut opened = vec![false; cl.nodes.len()];
