@@ -222,7 +222,7 @@ pub fn decide(cl: &Cluster, pl: &Placement, fenced: &[NodeIdx]) -> Vec<Change> {
                         if reloadable(res, active.first().and_then(|s| s.restart_digest.as_ref())) {
                             ChangeKind::Reload
                         } else {
-                            reason = Some("due to resource definition change".to_string());
+                            reason = Some(DEFINITION_CHANGE.to_string());
                             ChangeKind::Restart
                         }
                     } else {
@@ -254,8 +254,21 @@ pub fn decide(cl: &Cluster, pl: &Placement, fenced: &[NodeIdx]) -> Vec<Change> {
         });
     }
     propagate(cl, pl, &mut changes);
+    // crm_simulate names no reason for a definition-change restart of a resource
+    // whose start needs nothing (neither quorum nor fencing).
+    for c in &mut changes {
+        let res = &cl.resources[c.rsc];
+        if c.reason.as_deref() == Some(DEFINITION_CHANGE)
+            && !res.requires_quorum
+            && !res.requires_fencing
+        {
+            c.reason = None;
+        }
+    }
     changes
 }
+
+const DEFINITION_CHANGE: &str = "due to resource definition change";
 
 fn can_migrate(cl: &Cluster, r: RscIdx) -> bool {
     // A standalone primitive migrates; so do members of a group whose members all
@@ -566,7 +579,7 @@ fn propagate(cl: &Cluster, pl: &Placement, changes: &mut [Change]) {
             // A restart or reload for a changed definition that must follow a start
             // becomes a restart for that start.
             let for_definition = (then.kind == ChangeKind::Restart
-                && then.reason.as_deref() == Some("due to resource definition change"))
+                && then.reason.as_deref() == Some(DEFINITION_CHANGE))
                 || then.kind == ChangeKind::Reload;
             if first_starts && for_definition && l.first_action == "start" {
                 let who = firsts

@@ -4,7 +4,7 @@
 
 use super::{AttrSetKind, IdIndex, attr_sets, child, options::is_true, rule_eval::Ctx};
 use crate::{
-    model::{CloneCfg, Cluster, Kind, OnFail, OpDef, Resource, Role},
+    model::{CloneCfg, Cluster, Kind, NoQuorumPolicy, OnFail, OpDef, Resource, Role},
     score::{self, INFINITY},
 };
 use roxmltree::Node as XNode;
@@ -464,8 +464,13 @@ impl Unpacker<'_, '_, '_> {
             } else {
                 self.cl.options.default_stickiness
             });
+        // Fence devices need quorum; without fencing, no-quorum-policy=ignore means
+        // other resources need nothing.
+        let stonith_class = matches!(&kind, Kind::Primitive { class, .. } if class == "stonith");
         let requires = g("requires").unwrap_or(if self.cl.options.stonith_enabled {
             "fencing"
+        } else if !stonith_class && self.cl.options.no_quorum_policy == NoQuorumPolicy::Ignore {
+            "nothing"
         } else {
             "quorum"
         });
