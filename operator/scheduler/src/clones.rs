@@ -4,7 +4,7 @@
 use crate::{
     model::{Kind, NodeIdx, Role, RscIdx},
     placement::{Planner, current_node, own_weights, primitive_prefs},
-    score::{self, INFINITY},
+    score,
 };
 
 /// Weights for one instance: clone-level weights plus the instance's own stickiness
@@ -28,6 +28,29 @@ fn instance_weights(pl: &Planner, clone_w: &[i64], inst: RscIdx) -> Vec<i64> {
         }
     }
     w
+}
+
+/// The order instances are allocated in: instances banned from their current node go
+/// last (even after the inactive ones), then active before inactive, those on nodes
+/// that cannot host them now (standby, down) after the others, failed after healthy;
+/// otherwise instance order.
+fn allocation_order(pl: &Planner, instances: &[RscIdx], weights: &[Vec<i64>]) -> Vec<usize> {
+    let cl = pl.cl;
+    let mut order: Vec<usize> = (0..instances.len()).collect();
+    let key = |k: usize| {
+        let cur = current_node(cl, instances[k]);
+        // (A node that is down or in standby still counts as allowed here.)
+        let host = |n: NodeIdx| cl.nodes[n].can_host() && pl.p.remote_up(cl, n);
+        let banned = cur.is_some_and(|n| weights[k][n] < 0 && host(n));
+        let unavailable = cur.is_some_and(|n| !host(n));
+        let failed = cl
+            .primitives_of(instances[k])
+            .iter()
+            .any(|&p| cl.resources[p].active_nodes().any(|s| s.failed));
+        (banned, cur.is_none(), unavailable, failed)
+    };
+    order.sort_by_key(|&k| key(k));
+    order
 }
 
 pub fn assign_clone(pl: &mut Planner, c: RscIdx) {
@@ -61,28 +84,39 @@ pub fn assign_clone(pl: &mut Planner, c: RscIdx) {
             chosen[k] = current_node(cl, i);
         }
     } else if !stopped {
-        // Active instances stay where they are if still allowed.
-        for (k, &i) in instances.iter().enumerate() {
+        let order = allocation_order(pl, &instances, &weights);
+        // Nodes that can take instances at all; spreading evenly, each gets `optimal`.
+        let available = (0..cl.nodes.len())
+            .filter(|&n| cl.nodes[n].can_host() && pl.p.remote_up(cl, n) && cw[n] >= 0)
+            .count();
+        let optimal = if available > 0 { (cfg.max / available).max(1) } else { 1 };
+        // Active instances stay where they are when that node is still among their best
+        // (a better node elsewhere moves them) and does not hold more than its share.
+        for &k in &order {
             if placed >= cfg.max {
                 break;
             }
-            if let Some(n) = current_node(cl, i) {
-                let failed = cl.primitives_of(i).iter().any(|&p| {
-                    cl.resources[p]
-                        .status
-                        .iter()
-                        .any(|s| s.node == n && s.failed)
-                });
-                if weights[k][n] >= 0
-                    && cl.nodes[n].can_host()
-                    && pl.p.remote_up(cl, n)
-                    && count[n] < cfg.node_max
-                    && (!failed || weights[k][n] > -INFINITY)
-                {
-                    chosen[k] = Some(n);
-                    count[n] += 1;
-                    placed += 1;
-                }
+            let i = instances[k];
+            let Some(n) = current_node(cl, i) else {
+                continue;
+            };
+            let failed = cl.primitives_of(i).iter().any(|&p| {
+                cl.resources[p]
+                    .status
+                    .iter()
+                    .any(|s| s.node == n && s.failed)
+            });
+            let open = |m: NodeIdx| {
+                weights[k][m] >= 0
+                    && cl.nodes[m].can_host()
+                    && pl.p.remote_up(cl, m)
+                    && count[m] < cfg.node_max
+            };
+            let best = (0..cl.nodes.len()).filter(|&m| open(m)).map(|m| weights[k][m]).max();
+            if !failed && open(n) && count[n] < optimal && Some(weights[k][n]) == best {
+                chosen[k] = Some(n);
+                count[n] += 1;
+                placed += 1;
             }
         }
         // Capacity used so far, including instances chosen above (committed later).
@@ -95,11 +129,12 @@ pub fn assign_clone(pl: &mut Planner, c: RscIdx) {
                 );
             }
         }
-        for (k, _) in instances.iter().enumerate() {
+        for &k in &order {
             if chosen[k].is_some() || placed >= cfg.max {
                 continue;
             }
             let w = &weights[k];
+            let cur = current_node(cl, instances[k]);
             let open: Vec<NodeIdx> = (0..cl.nodes.len())
                 .filter(|&n| {
                     w[n] >= 0
@@ -142,8 +177,15 @@ pub fn assign_clone(pl: &mut Planner, c: RscIdx) {
                         w[b].cmp(&w[a])
                             .then(count[a].cmp(&count[b]))
                             .then(by_strategy)
+                            .then((Some(a) != cur).cmp(&(Some(b) != cur)))
                             .then(cl.nodes[a].name.cmp(&cl.nodes[b].name))
                     })
+                })
+                // An anonymous instance keeps its node over an equally good one, when
+                // that score is positive.
+                .map(|n| match cur {
+                    Some(c) if !cfg.unique && w[n] > 0 && w[c] == w[n] && cands.contains(&c) => c,
+                    _ => n,
                 });
             if let Some(n) = best {
                 chosen[k] = Some(n);
