@@ -53,6 +53,36 @@ fn allocation_order(pl: &Planner, instances: &[RscIdx], weights: &[Vec<i64>]) ->
     order
 }
 
+/// An optional colocation with one of the instance's own primitives (a bundle
+/// replica's connection with its container): when the instance is newly placed, the
+/// dependent's preferences count in proportion, unless that would leave the instance
+/// no `open` node to run on.
+fn with_dependents(
+    pl: &Planner,
+    inst: RscIdx,
+    w: &[i64],
+    open: &dyn Fn(NodeIdx) -> bool,
+) -> Vec<i64> {
+    let cl = pl.cl;
+    let prims = cl.primitives_of(inst);
+    let mut w = w.to_vec();
+    for c in cl.colocations.iter().filter(|c| {
+        c.score > 0
+            && c.score < INFINITY
+            && prims.contains(&c.primary)
+            && !prims.contains(&c.dependent)
+    }) {
+        let dw = own_weights(cl, c.dependent);
+        let before = w.clone();
+        crate::colocation::merge_preferences(&mut w, &dw, c.score as f64 / INFINITY as f64);
+        let runnable = |w: &[i64]| (0..w.len()).any(|n| open(n) && w[n] >= 0);
+        if runnable(&before) && !runnable(&w) {
+            w = before;
+        }
+    }
+    w
+}
+
 pub fn assign_clone(pl: &mut Planner, c: RscIdx) {
     let cl = pl.cl;
     let Some(cfg) = cl.resources[c].clone.clone() else {
@@ -89,7 +119,11 @@ pub fn assign_clone(pl: &mut Planner, c: RscIdx) {
         let available = (0..cl.nodes.len())
             .filter(|&n| cl.nodes[n].can_host() && pl.p.remote_up(cl, n) && cw[n] >= 0)
             .count();
-        let optimal = if available > 0 { (cfg.max / available).max(1) } else { 1 };
+        let optimal = if available > 0 {
+            (cfg.max / available).max(1)
+        } else {
+            1
+        };
         // Active instances stay where they are when that node is still among their best
         // (a better node elsewhere moves them) and does not hold more than its share.
         for &k in &order {
@@ -112,7 +146,10 @@ pub fn assign_clone(pl: &mut Planner, c: RscIdx) {
                     && pl.p.remote_up(cl, m)
                     && count[m] < cfg.node_max
             };
-            let best = (0..cl.nodes.len()).filter(|&m| open(m)).map(|m| weights[k][m]).max();
+            let best = (0..cl.nodes.len())
+                .filter(|&m| open(m))
+                .map(|m| weights[k][m])
+                .max();
             if !failed && open(n) && count[n] < optimal && Some(weights[k][n]) == best {
                 chosen[k] = Some(n);
                 count[n] += 1;
@@ -133,15 +170,13 @@ pub fn assign_clone(pl: &mut Planner, c: RscIdx) {
             if chosen[k].is_some() || placed >= cfg.max {
                 continue;
             }
-            let w = &weights[k];
             let cur = current_node(cl, instances[k]);
+            let usable = |n: NodeIdx| {
+                cl.nodes[n].can_host() && pl.p.remote_up(cl, n) && count[n] < cfg.node_max
+            };
+            let w = &with_dependents(pl, instances[k], &weights[k], &usable);
             let open: Vec<NodeIdx> = (0..cl.nodes.len())
-                .filter(|&n| {
-                    w[n] >= 0
-                        && cl.nodes[n].can_host()
-                        && pl.p.remote_up(cl, n)
-                        && count[n] < cfg.node_max
-                })
+                .filter(|&n| w[n] >= 0 && usable(n))
                 .collect();
             // Room for the instance and the unplaced resources that must follow it;
             // failing that, for the instance alone, preferring the roomiest node.

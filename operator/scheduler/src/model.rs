@@ -385,8 +385,34 @@ pub struct Cluster {
     pub contained_stop_failed: Vec<(RscIdx, NodeIdx)>,
     /// Implicit guest-node connection resources and their containers.
     pub guest_connections: Vec<(RscIdx, RscIdx)>,
+    /// `<bundle>`s and the resources they were expanded into.
+    pub bundles: Vec<Bundle>,
     /// Lookup tables built once after unpacking (see [`Cluster::build_index`]).
     pub index: Index,
+}
+
+/// A `<bundle>` as unpacked: a unique clone (the bundle's own id) whose instances are
+/// the replicas' containers (grouped after their IP address when there is one), each
+/// replica a guest node running one instance of the implicit clone of the bundle's
+/// primitive.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    pub rsc: RscIdx,
+    /// `ID-clone`, the implicit clone of the bundle's primitive (if it has one).
+    pub child_clone: Option<RscIdx>,
+    pub replicas: Vec<Replica>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Replica {
+    pub ip: Option<RscIdx>,
+    pub container: RscIdx,
+    /// The Pacemaker Remote connection `ID-N` (only with a primitive).
+    pub connection: Option<RscIdx>,
+    /// Instance N of the primitive's clone, which runs on guest node `ID-N`.
+    pub child: Option<RscIdx>,
+    /// The guest node's name (`ID-N`).
+    pub node: String,
 }
 
 /// Constraint lookups by resource, so placement stays linear in the cluster size.

@@ -546,6 +546,10 @@ fn map_to_primitive(cl: &Cluster, l: &Lookup, id: &str, node: NodeIdx) -> Option
         Some((b, n)) => (b, n.parse::<usize>().ok()),
         None => (id, None),
     };
+    // A bundle's primitive: the instance of the replica this node is.
+    if let Some(r) = super::bundle::instance_on(cl, base, node) {
+        return Some(r);
+    }
     let cands: Vec<usize> = l.by_config.get(base).cloned().unwrap_or_default();
     if cands.is_empty() {
         return None;

@@ -3,6 +3,7 @@
 //! Problems in the configuration become `Cluster::warnings`, never panics.
 
 mod anon_clone;
+mod bundle;
 mod constraints;
 mod history;
 mod nodes;
@@ -152,6 +153,7 @@ fn unpack_root<'a, 'i>(
     if let Some(cfg) = config {
         constraints::unpack_constraints(&mut cl, cfg, &idx, &ctx);
     }
+    bundle::finish(&mut cl);
     // Resources with a `container` meta attribute run inside that resource.
     for r in 0..cl.resources.len() {
         let res = &cl.resources[r];
@@ -186,7 +188,7 @@ fn unpack_root<'a, 'i>(
             id: id.clone(),
             dependent: conn,
             primary: container,
-            score: crate::score::INFINITY,
+            score: bundle::connection_colocation_score(&cl, conn),
             dependent_role: None,
             primary_role: None,
             node_attribute: "#uname".into(),

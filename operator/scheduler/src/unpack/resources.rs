@@ -51,10 +51,10 @@ pub fn parse_interval_ms(s: &str) -> Option<u64> {
     Some(v * mult)
 }
 
-struct Unpacker<'c, 'a, 'i> {
-    cl: &'c mut Cluster,
-    idx: &'c IdIndex<'a, 'i>,
-    ctx: &'c Ctx,
+pub(super) struct Unpacker<'c, 'a, 'i> {
+    pub(super) cl: &'c mut Cluster,
+    pub(super) idx: &'c IdIndex<'a, 'i>,
+    pub(super) ctx: &'c Ctx,
     node_count: usize,
     /// `<rsc_defaults>` and `<op_defaults>`: evaluated per resource (and operation), as
     /// their rules may test the agent (`rsc_expression`) and the operation
@@ -113,6 +113,7 @@ pub fn unpack_resources<'a, 'i>(
                 }
             }
             "template" => {}
+            "bundle" => super::bundle::expand(&mut u, e),
             other => u.cl.warnings.push(format!(
                 "resource {:?}: <{other}> is not supported; ignored",
                 e.attribute("id").unwrap_or("?")
@@ -199,7 +200,7 @@ fn guest_name(n: XNode, idx: &IdIndex, ctx: &Ctx) -> Option<String> {
 }
 
 impl Unpacker<'_, '_, '_> {
-    fn element(
+    pub(super) fn element(
         &mut self,
         e: XNode,
         parent: Option<usize>,
@@ -384,7 +385,7 @@ impl Unpacker<'_, '_, '_> {
     }
 
     /// rsc_defaults as they apply to a resource (`agent` None: not a primitive).
-    fn rsc_defaults_for(&self, agent: Option<AgentOf>) -> BTreeMap<String, String> {
+    pub(super) fn rsc_defaults_for(&self, agent: Option<AgentOf>) -> BTreeMap<String, String> {
         let Some(d) = self.rsc_defaults else {
             return BTreeMap::new();
         };
@@ -445,7 +446,7 @@ impl Unpacker<'_, '_, '_> {
         }
     }
 
-    fn new_resource(
+    pub(super) fn new_resource(
         &mut self,
         id: String,
         config_id: String,
