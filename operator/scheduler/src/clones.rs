@@ -4,7 +4,7 @@
 use crate::{
     model::{Kind, NodeIdx, Role, RscIdx},
     placement::{Planner, current_node, own_weights, primitive_prefs},
-    score,
+    score::{self, INFINITY},
 };
 
 /// Weights for one instance: clone-level weights plus the instance's own stickiness
