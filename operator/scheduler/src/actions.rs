@@ -37,6 +37,10 @@ pub struct Change {
     pub extra_stops: Vec<NodeIdx>,
     pub reason: Option<String>,
     pub blocked: bool,
+    /// An interleaved clone instance stopped because no instance of the clone it is
+    /// ordered after is placed on its node: its start there is still wanted (though
+    /// it cannot happen), which restarts what is ordered after its clone there.
+    pub inhibited: bool,
 }
 
 impl Change {
@@ -107,6 +111,7 @@ pub fn decide(cl: &Cluster, pl: &Placement, fenced: &[NodeIdx]) -> Vec<Change> {
                 extra_stops: vec![],
                 reason: unfenceable_stop_reason(cl, pl, r, from.map(|(n, _)| n)),
                 blocked: true,
+                inhibited: false,
             });
             continue;
         }
@@ -119,6 +124,7 @@ pub fn decide(cl: &Cluster, pl: &Placement, fenced: &[NodeIdx]) -> Vec<Change> {
                 extra_stops: vec![],
                 reason: None,
                 blocked: false,
+                inhibited: false,
             });
             continue;
         }
@@ -251,6 +257,7 @@ pub fn decide(cl: &Cluster, pl: &Placement, fenced: &[NodeIdx]) -> Vec<Change> {
             extra_stops,
             reason,
             blocked,
+            inhibited: false,
         });
     }
     propagate(cl, pl, &mut changes);
@@ -298,6 +305,12 @@ struct Link {
     first_action: String,
     /// Interleaved clones: `firsts` are the first clone's instances on then's node.
     interleaved: bool,
+    /// A (non-interleaved) clone `first`: `then` restarts for the clone's start ("X
+    /// running") only when an instance starts where `then` runs, unless `then` is
+    /// itself cloned (its start is then the whole clone's).
+    first_clone: Option<RscIdx>,
+    /// An optional ordering that only restarts `then` (restart-type=restart).
+    restart_only: bool,
 }
 
 fn clone_instance_of(cl: &Cluster, p: RscIdx) -> Option<RscIdx> {
@@ -309,6 +322,18 @@ fn clone_instance_of(cl: &Cluster, p: RscIdx) -> Option<RscIdx> {
         cur = par;
     }
     None
+}
+
+/// The deprecated `restart-type=restart` meta attribute, on `r` or an ancestor.
+fn restart_type_restart(cl: &Cluster, r: RscIdx) -> bool {
+    let mut cur = Some(r);
+    while let Some(x) = cur {
+        if let Some(v) = cl.resources[x].meta.get("restart-type") {
+            return v == "restart";
+        }
+        cur = cl.resources[x].parent;
+    }
+    false
 }
 
 fn links(cl: &Cluster, pl: &Placement) -> Vec<Link> {
@@ -324,6 +349,8 @@ fn links(cl: &Cluster, pl: &Placement) -> Vec<Link> {
                     label: format!("{} start", cl.resources[w[0]].id),
                     first_action: "start".into(),
                     interleaved: false,
+                    first_clone: None,
+                    restart_only: false,
                 });
             }
         }
@@ -346,6 +373,8 @@ fn links(cl: &Cluster, pl: &Placement) -> Vec<Link> {
                     label: format!("{} start", cl.resources[container].id),
                     first_action: "start".into(),
                     interleaved: false,
+                    first_clone: None,
+                    restart_only: false,
                 });
             }
         }
@@ -371,12 +400,17 @@ fn links(cl: &Cluster, pl: &Placement) -> Vec<Link> {
                 label: format!("one-or-more:{set}"),
                 first_action: "start".into(),
                 interleaved: false,
+                first_clone: None,
+                restart_only: false,
             });
         }
     }
     for o in &cl.orderings {
+        // An optional ordering still restarts a `then` with the (deprecated)
+        // restart-type=restart when `first` starts.
+        let restart_only = o.kind == OrderKind::Optional && restart_type_restart(cl, o.then);
         if o.first_set.is_some()
-            || o.kind != OrderKind::Mandatory
+            || (o.kind != OrderKind::Mandatory && !restart_only)
             || o.then_action != "start"
             || !matches!(o.first_action.as_str(), "start" | "promote")
         {
@@ -430,9 +464,8 @@ fn links(cl: &Cluster, pl: &Placement) -> Vec<Link> {
                     .iter()
                     .copied()
                     .filter(|&f| {
-                        let fnode = pl.node[f]
-                            .or_else(|| cl.resources[f].active_nodes().next().map(|s| s.node));
-                        tnode.is_some() && fnode == tnode
+                        // The peer is the first's instance placed on then's node.
+                        tnode.is_some() && pl.node[f] == tnode
                     })
                     .collect()
             } else {
@@ -451,6 +484,8 @@ fn links(cl: &Cluster, pl: &Placement) -> Vec<Link> {
                 },
                 first_action: o.first_action.clone(),
                 interleaved: interleave && !one_or_more,
+                first_clone: (first_is_clone && !interleave).then_some(o.first),
+                restart_only,
             });
         }
     }
@@ -508,7 +543,17 @@ fn propagate(cl: &Cluster, pl: &Placement, changes: &mut [Change]) {
             let first_runnable = runnable_count >= l.need;
             let unallocated =
                 l.interleaved && firsts.iter().all(|f| f.to.is_none() && f.from.is_none());
-            let first_starts = firsts.iter().any(|f| f.starts());
+            let then_node = changes[ti].to.map(|(n, _)| n);
+            let then_cloned = cl.clone_of(l.then).is_some();
+            // A clone's start matters to a non-cloned `then` only on then's node.
+            let relevant = |f: &Change| {
+                l.first_clone.is_none()
+                    || then_cloned
+                    || (then_node.is_some() && f.to.or(f.from).map(|(n, _)| n) == then_node)
+            };
+            let first_starts = firsts
+                .iter()
+                .any(|f| (f.starts() || f.inhibited) && relevant(f));
             let first_ordered = firsts.iter().any(|f| {
                 f.reason
                     .as_deref()
@@ -538,8 +583,23 @@ fn propagate(cl: &Cluster, pl: &Placement, changes: &mut [Change]) {
             if then.blocked || pl.frozen[l.then] {
                 continue;
             }
-            if !first_runnable {
+            if !first_runnable && !l.restart_only {
                 let why = format!("due to unrunnable {label}");
+                // An active interleaved instance with no peer placed on its node is
+                // taken off it: a plain stop.
+                if l.interleaved
+                    && firsts.is_empty()
+                    && then.from.is_some()
+                    && then.to.is_some()
+                    && then.kind != ChangeKind::Stop
+                {
+                    then.kind = ChangeKind::Stop;
+                    then.to = None;
+                    then.reason = None;
+                    then.inhibited = true;
+                    changed = true;
+                    continue;
+                }
                 match then.kind {
                     // An interleaved instance with no instance of the first clone placed
                     // on its node has nothing to follow: it is not started, not listed.
@@ -597,13 +657,16 @@ fn propagate(cl: &Cluster, pl: &Placement, changes: &mut [Change]) {
                 && then.to.is_some()
                 && l.first_action == "start"
             {
-                let who = firsts
-                    .iter()
-                    .find(|f| f.starts())
-                    .map(|f| cl.resources[f.rsc].id.clone())
-                    .unwrap_or_default();
+                let who = match l.first_clone {
+                    Some(c) => format!("{} running", cl.resources[c].id),
+                    None => firsts
+                        .iter()
+                        .find(|f| f.starts())
+                        .map(|f| format!("{} start", cl.resources[f.rsc].id))
+                        .unwrap_or_default(),
+                };
                 then.kind = ChangeKind::Restart;
-                then.reason = Some(format!("due to required {who} start"));
+                then.reason = Some(format!("due to required {who}"));
                 changed = true;
             }
         }
