@@ -551,9 +551,14 @@ fn propagate(cl: &Cluster, pl: &Placement, changes: &mut [Change]) {
                     || then_cloned
                     || (then_node.is_some() && f.to.or(f.from).map(|(n, _)| n) == then_node)
             };
-            let first_starts = firsts
-                .iter()
-                .any(|f| (f.starts() || f.inhibited) && relevant(f));
+            // "One or more" of the firsts (require-all=false, clone-min) only gates
+            // whether `then` can start: their starts restart nothing.
+            let one_or_more = l.label.starts_with("clone-one-or-more:")
+                || l.label.starts_with("one-or-more:");
+            let first_starts = !one_or_more
+                && firsts
+                    .iter()
+                    .any(|f| (f.starts() || f.inhibited) && relevant(f));
             let first_ordered = firsts.iter().any(|f| {
                 f.reason
                     .as_deref()

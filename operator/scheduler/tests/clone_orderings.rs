@@ -97,3 +97,22 @@ fn an_interleaved_instance_without_a_peer_stops() {
         ],
     );
 }
+
+/// With require-all=false any one instance lets `then` start: instance starts restart
+/// nothing.
+#[test]
+fn one_or_more_restarts_nothing() {
+    let cib = Cib::new(&["n1", "n2", "n3"])
+        .primitive("d")
+        .clone_of("A", "a", &[("clone-max", "2")])
+        .constraint(r#"<rsc_order id="A-d" first="A" then="d" require-all="false"/>"#)
+        .location("d", "n1", "100")
+        .location("A", "n1", "50")
+        .running("d", "n1")
+        .running("a", "n2");
+    check(
+        "one-or-more",
+        &cib,
+        &["* Move a:0 ( n2 -> n1 )", "* Start a:1 ( n2 )"],
+    );
+}
