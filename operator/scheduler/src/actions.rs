@@ -429,7 +429,10 @@ fn links(cl: &Cluster, pl: &Placement) -> Vec<Link> {
         } else if fres.is_primitive() && o.first_action == "start" {
             format!("{} start", fres.id)
         } else if o.first_action == "promote" {
-            format!("{} promoted", fres.id)
+            format!("{} promoted", cl.constraint_name(o.first))
+        } else if fres.clone.as_ref().is_some_and(|c| c.notify) {
+            // With notifications, "then" waits for the post-start notifications.
+            format!("{} notified", fres.id)
         } else {
             format!("{} running", fres.id)
         };

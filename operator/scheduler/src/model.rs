@@ -451,6 +451,20 @@ impl Cluster {
         };
     }
 
+    /// The name constraints know `r` by: a bundle's for the implicit clone of its
+    /// primitive (what "promote the bundle" acts on), else its own id.
+    pub fn constraint_name(&self, r: RscIdx) -> &str {
+        let b = self.bundles.iter().find(|b| b.child_clone == Some(r));
+        &self.resources[b.map_or(r, |b| b.rsc)].id
+    }
+
+    /// A bundle replica's guest node: up for placement while it is online, even when
+    /// its connection will not run (what is on it then stops for that connection).
+    pub fn is_bundle_guest(&self, n: NodeIdx) -> bool {
+        let name = &self.nodes[n].name;
+        self.bundles.iter().flat_map(|b| &b.replicas).any(|r| &r.node == name)
+    }
+
     pub fn node_by_name(&self, name: &str) -> Option<NodeIdx> {
         self.nodes.iter().position(|n| n.name == name)
     }

@@ -29,6 +29,7 @@ impl Placement {
     /// A remote/guest node is usable once its connection/container has been placed.
     pub fn remote_up(&self, cl: &Cluster, n: NodeIdx) -> bool {
         cl.nodes[n].remote_of.is_none_or(|c| self.node[c].is_some())
+            || (cl.nodes[n].online && cl.is_bundle_guest(n))
     }
 
     /// Nodes where `r` (any kind) ended up; for clones, the nodes of its instances

@@ -13,7 +13,10 @@
 //! `promoted-max` is positive.
 
 use super::{AttrSetKind, attr_sets, resources::Unpacker};
-use crate::model::{Bundle, CloneCfg, Cluster, Discovery, Kind, Location, Replica, RscIdx};
+use crate::model::{
+    Bundle, CloneCfg, Cluster, Discovery, Kind, Location, OrderKind, Ordering, Replica, Role,
+    RscIdx,
+};
 use crate::score::INFINITY;
 use roxmltree::Node as XNode;
 
@@ -304,6 +307,44 @@ pub(super) fn finish(cl: &mut Cluster) {
         }
     }
     cl.locations.extend(locs);
+    // Each instance starts after its replica's container and connection.
+    for b in &cl.bundles {
+        for rep in &b.replicas {
+            let Some(child) = rep.child else { continue };
+            for first in [Some(rep.container), rep.connection].into_iter().flatten() {
+                cl.orderings.push(Ordering {
+                    id: format!("{}-then-{}", cl.resources[first].id, cl.resources[child].id),
+                    first,
+                    first_action: "start".into(),
+                    then: child,
+                    then_action: "start".into(),
+                    kind: OrderKind::Mandatory,
+                    symmetrical: true,
+                    require_all: true,
+                    first_set: None,
+                });
+            }
+        }
+    }
+    // Promotion and demotion are the bundle's primitive's: so are role-specific
+    // locations and orderings of promote/demote that name the bundle.
+    for b in &cl.bundles {
+        let Some(child) = b.child_clone else { continue };
+        for l in cl.locations.iter_mut() {
+            if l.rsc == b.rsc && l.role.is_some_and(|r| r != Role::Started) {
+                l.rsc = child;
+            }
+        }
+        let role_action = |a: &str| matches!(a, "promote" | "promoted" | "demote" | "demoted");
+        for o in cl.orderings.iter_mut() {
+            if o.first == b.rsc && role_action(&o.first_action) {
+                o.first = child;
+            }
+            if o.then == b.rsc && role_action(&o.then_action) {
+                o.then = child;
+            }
+        }
+    }
     for r in implicit {
         for s in &mut cl.resources[r].status {
             s.start_digest = None;
