@@ -225,8 +225,15 @@ pub fn decide(cl: &Cluster, pl: &Placement, fenced: &[NodeIdx]) -> Vec<Change> {
                         res,
                         active.first().and_then(|s| s.start_digest.as_deref()),
                     ) {
+                        let pending = active.first().is_some_and(|s| s.pending);
                         if reloadable(res, active.first().and_then(|s| s.restart_digest.as_ref())) {
-                            ChangeKind::Reload
+                            // A start still in flight cannot take a reload: it is
+                            // restarted instead (crm_simulate names no reason).
+                            if pending {
+                                ChangeKind::Restart
+                            } else {
+                                ChangeKind::Reload
+                            }
                         } else {
                             reason = Some(DEFINITION_CHANGE.to_string());
                             ChangeKind::Restart

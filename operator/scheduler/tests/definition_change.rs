@@ -60,3 +60,74 @@ fn requires_nothing_restarts_without_a_reason() {
         ["* Restart d ( n1 )"]
     );
 }
+
+/// `d` (params `state`, needing a restart, and `op_sleep`) has a start in flight on n1,
+/// given `state=/a op_sleep=1`; configured now with `state`/`op_sleep`.
+fn pending_start(state: &str, op_sleep: &str) -> String {
+    use pacer_scheduler::digest::parameters_digest;
+    let p = |pairs: &[(&str, &str)]| {
+        parameters_digest(
+            &pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    };
+    let digest = p(&[("op_sleep", "1"), ("state", "/a")]);
+    let restart = p(&[("state", "/a")]);
+    format!(
+        r#"<cib validate-with="pacemaker-3.7" epoch="1" num_updates="0" admin_epoch="0" have-quorum="1">
+  <configuration>
+    <crm_config><cluster_property_set id="o">
+      <nvpair id="o-s" name="stonith-enabled" value="false"/>
+    </cluster_property_set></crm_config>
+    <nodes><node id="1" uname="n1"/></nodes>
+    <resources>
+      <primitive id="d" class="ocf" provider="pacemaker" type="Dummy">
+        <instance_attributes id="d-i">
+          <nvpair id="d-i-s" name="state" value="{state}"/>
+          <nvpair id="d-i-o" name="op_sleep" value="{op_sleep}"/>
+        </instance_attributes>
+      </primitive>
+    </resources>
+    <constraints/>
+  </configuration>
+  <status>
+    <node_state id="1" uname="n1" in_ccm="true" crmd="online" join="member" expected="member">
+      <lrm id="1"><lrm_resources>
+        <lrm_resource id="d" class="ocf" provider="pacemaker" type="Dummy">
+          <lrm_rsc_op id="d_last_0" operation_key="d_start_0" operation="start" crm_feature_set="3.16.2" transition-key="1:1:0:x" transition-magic="-1:193;1:1:0:x" call-id="-1" rc-code="193" op-status="-1" interval="0" op-digest="{digest}" op-force-restart=" state " op-restart-digest="{restart}"/>
+        </lrm_resource>
+      </lrm_resources></lrm>
+    </node_state>
+  </status>
+</cib>"#
+    )
+}
+
+fn summary_of(name: &str, xml: &str) -> Vec<String> {
+    if let Some(dir) = std::env::var_os("PACER_DEFCHANGE_DUMP") {
+        let _ = std::fs::write(std::path::Path::new(&dir).join(format!("{name}.xml")), xml);
+    }
+    let s = pacer_scheduler::schedule(xml, Some(0)).expect("schedules");
+    s.summary
+        .iter()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+#[test]
+fn a_start_in_flight_is_checked_against_the_parameters_it_was_given() {
+    // Unchanged: nothing to do.
+    assert!(summary_of("pending-same", &pending_start("/a", "1")).is_empty());
+    // A parameter needing a restart changed.
+    assert_eq!(
+        summary_of("pending-restart", &pending_start("/b", "1")),
+        ["* Restart d ( n1 ) due to resource definition change"]
+    );
+    // Only a reloadable one changed: a start in flight cannot be reloaded.
+    assert_eq!(
+        summary_of("pending-reload", &pending_start("/a", "2")),
+        ["* Restart d ( n1 )"]
+    );
+}

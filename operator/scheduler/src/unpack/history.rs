@@ -125,6 +125,10 @@ fn replay(ops: &mut [Op], rsc: Option<&Resource>, cl: &Cluster) -> Outcome {
         let pending = op.status == -1 || op.rc == 193 || op.call_id < 0;
         if pending {
             out.pending = true;
+            // A start in flight runs with the parameters it was given.
+            if matches!(op.name, "start" | "migrate_from") {
+                record_digests(&mut out, op);
+            }
             match op.name {
                 "start" | "migrate_from" => out.role = started,
                 "promote" => out.role = Role::Promoted,
@@ -167,21 +171,7 @@ fn replay(ops: &mut [Op], rsc: Option<&Resource>, cl: &Cluster) -> Outcome {
         out.migrate_from = (op.name == "migrate_from").then_some(!failure);
         // A reload puts the resource's current parameters in place as a start does.
         if !failure && matches!(op.name, "start" | "migrate_from" | "reload-agent" | "reload") {
-            // With secure parameters (passwords) masked in the CIB, the digest without
-            // them is the one to compare: "secure:<names>|<digest>".
-            out.start_digest = match (
-                op.x.attribute("op-secure-params"),
-                op.x.attribute("op-secure-digest"),
-            ) {
-                (Some(names), Some(d)) => Some(format!("secure:{}|{d}", names.trim())),
-                _ => op.x.attribute("op-digest").map(|d| d.to_string()),
-            };
-            out.restart_digest = op.x.attribute("op-restart-digest").map(|d| {
-                (
-                    op.x.attribute("op-force-restart").map(str::to_string),
-                    d.to_string(),
-                )
-            });
+            record_digests(&mut out, op);
         }
         if !failure {
             match op.name {
@@ -271,6 +261,26 @@ fn replay(ops: &mut [Op], rsc: Option<&Resource>, cl: &Cluster) -> Outcome {
         }
     }
     out
+}
+
+/// The parameter digests a start (or reload) records: the resource now runs with
+/// those parameters.
+fn record_digests(out: &mut Outcome, op: &Op) {
+    // With secure parameters (passwords) masked in the CIB, the digest without
+    // them is the one to compare: "secure:<names>|<digest>".
+    out.start_digest = match (
+        op.x.attribute("op-secure-params"),
+        op.x.attribute("op-secure-digest"),
+    ) {
+        (Some(names), Some(d)) => Some(format!("secure:{}|{d}", names.trim())),
+        _ => op.x.attribute("op-digest").map(|d| d.to_string()),
+    };
+    out.restart_digest = op.x.attribute("op-restart-digest").map(|d| {
+        (
+            op.x.attribute("op-force-restart").map(str::to_string),
+            d.to_string(),
+        )
+    });
 }
 
 /// Primitives by printed id (non-instances) and by configured id (clone instances).
