@@ -33,12 +33,23 @@ impl Placement {
     }
 
     /// Nodes where `r` (any kind) ended up; for clones, the nodes of its instances
-    /// (only instances in `role` when given).
+    /// (only instances in `role` when given, and not those blocked by a failure).
     pub fn nodes_of(&self, cl: &Cluster, r: RscIdx, role: Option<Role>) -> Vec<NodeIdx> {
         let res = &cl.resources[r];
         if res.kind == Kind::Clone {
             let mut out = Vec::new();
             for &i in &res.children {
+                // An instance held where it failed (on-fail=block) is no place for
+                // dependents to join.
+                let failed_blocked = cl.primitives_of(i).iter().any(|&p| {
+                    cl.resources[p]
+                        .status
+                        .iter()
+                        .any(|s| s.failed && s.on_fail == Some(crate::model::OnFail::Block))
+                });
+                if failed_blocked {
+                    continue;
+                }
                 if let Some(n) = self.node[i] {
                     if let Some(want) = role {
                         let prims = cl.primitives_of(i);

@@ -88,3 +88,50 @@ fn instances_beyond_an_even_share_spread_out() {
         .running("p:1", "n1");
     check("even-share", &cib, &["* Move p:1 ( n1 -> n2 )"]);
 }
+
+/// An instance held where its monitor failed (on-fail=block) is no place for a
+/// resource colocated with the clone: that one goes where a healthy instance runs.
+#[test]
+fn a_blocked_instance_hosts_no_dependents() {
+    let op = |id: &str, key: &str, rc: u8, call: u32, interval: u32| {
+        format!(
+            r#"<lrm_rsc_op id="{id}" operation_key="{key}" operation="{}" crm_feature_set="3.0.14" transition-key="{call}:0:0:aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa" transition-magic="0:{rc};{call}:0:0:aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa" call-id="{call}" rc-code="{rc}" op-status="0" interval="{interval}" last-rc-change="1" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>"#,
+            if interval > 0 { "monitor" } else { "start" }
+        )
+    };
+    let xml = format!(
+        r#"<cib validate-with="pacemaker-3.7" epoch="1" num_updates="0" admin_epoch="0" have-quorum="1">
+<configuration><crm_config><cluster_property_set id="o"><nvpair id="o-s" name="stonith-enabled" value="false"/></cluster_property_set></crm_config>
+<nodes><node id="n1" uname="n1"/><node id="n2" uname="n2"/></nodes>
+<resources>
+<primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/>
+<clone id="A"><primitive id="a" class="ocf" provider="pacemaker" type="Dummy"><operations><op id="a-mon" name="monitor" interval="10s" on-fail="block"/></operations></primitive></clone>
+</resources>
+<constraints><rsc_colocation id="c1" rsc="d" with-rsc="A" score="INFINITY"/></constraints>
+</configuration>
+<status>
+<node_state id="n1" uname="n1" in_ccm="true" crmd="online" join="member" expected="member"><lrm id="n1"><lrm_resources>
+<lrm_resource id="a" class="ocf" provider="pacemaker" type="Dummy">{}{}</lrm_resource>
+<lrm_resource id="d" class="ocf" provider="pacemaker" type="Dummy">{}</lrm_resource>
+</lrm_resources></lrm></node_state>
+<node_state id="n2" uname="n2" in_ccm="true" crmd="online" join="member" expected="member"/>
+</status></cib>"#,
+        op("a_last_0", "a_start_0", 0, 11, 0),
+        op("a_last_failure_0", "a_monitor_10000", 1, 12, 10000),
+        op("d_last_0", "d_start_0", 0, 13, 0),
+    );
+    if let Some(dir) = std::env::var_os("PACER_CLONE_DUMP") {
+        let _ = std::fs::write(
+            std::path::Path::new(&dir).join("blocked-instance.xml"),
+            &xml,
+        );
+    }
+    let s = pacer_scheduler::schedule(&xml, Some(2_000_000_000)).expect("schedules");
+    let mut lines: Vec<String> = s
+        .summary
+        .iter()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    lines.sort();
+    assert_eq!(lines, ["* Move d ( n1 -> n2 )", "* Start a:1 ( n2 )"]);
+}
