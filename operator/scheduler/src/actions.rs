@@ -565,10 +565,12 @@ fn propagate(cl: &Cluster, pl: &Placement, changes: &mut [Change]) {
             // whether `then` can start: their starts restart nothing.
             let one_or_more = l.label.starts_with("clone-one-or-more:")
                 || l.label.starts_with("one-or-more:");
+            // A migrating first keeps running until its dependents could start: its
+            // move restarts nothing after it.
             let first_starts = !one_or_more
-                && firsts
-                    .iter()
-                    .any(|f| (f.starts() || f.inhibited) && relevant(f));
+                && firsts.iter().any(|f| {
+                    ((f.starts() && f.kind != ChangeKind::Migrate) || f.inhibited) && relevant(f)
+                });
             let first_ordered = firsts.iter().any(|f| {
                 f.reason
                     .as_deref()
@@ -659,7 +661,7 @@ fn propagate(cl: &Cluster, pl: &Placement, changes: &mut [Change]) {
             if first_starts && for_definition && l.first_action == "start" {
                 let who = firsts
                     .iter()
-                    .find(|f| f.starts())
+                    .find(|f| f.starts() && f.kind != ChangeKind::Migrate)
                     .map(|f| cl.resources[f.rsc].id.clone())
                     .unwrap_or_default();
                 changed |= then.kind == ChangeKind::Reload;
@@ -676,7 +678,7 @@ fn propagate(cl: &Cluster, pl: &Placement, changes: &mut [Change]) {
                     Some(c) => format!("{} running", cl.resources[c].id),
                     None => firsts
                         .iter()
-                        .find(|f| f.starts())
+                        .find(|f| f.starts() && f.kind != ChangeKind::Migrate)
                         .map(|f| format!("{} start", cl.resources[f.rsc].id))
                         .unwrap_or_default(),
                 };
@@ -685,6 +687,7 @@ fn propagate(cl: &Cluster, pl: &Placement, changes: &mut [Change]) {
                 changed = true;
             }
         }
+        changed |= crate::migration::unmigratable_after_restarts(cl, &idx, changes);
         // What must run with a primitive that an ordering now stops, stops with it.
         for c in &cl.colocations {
             if c.score < INFINITY

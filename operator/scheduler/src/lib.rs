@@ -22,6 +22,7 @@ pub mod failures;
 pub mod fencing;
 pub mod graph;
 pub mod health;
+pub mod migration;
 pub mod model;
 pub mod placement;
 pub mod promotion;
