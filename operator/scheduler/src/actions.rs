@@ -74,27 +74,30 @@ pub fn decide(cl: &Cluster, pl: &Placement, fenced: &[NodeIdx]) -> Vec<Change> {
         if !res.is_primitive() {
             continue;
         }
+        // Multiply active: the first copy in history order is "the" one.
         let mut active: Vec<_> = res.active_nodes().collect();
-        // Multiply active: the copy on the target node (if any) counts as "the" one.
-        if active.len() > 1
-            && let Some(pos) = active.iter().position(|s| Some(s.node) == pl.node[r])
-        {
-            let s = active.remove(pos);
-            active.insert(0, s);
+        // A partial migration continues if its target stays the target: from its
+        // source, which then is "the" copy.
+        let partial = active
+            .iter()
+            .find_map(|s| s.migrated_to.map(|t| (s.node, t)))
+            .filter(|&(_, t)| pl.node[r] == Some(t));
+        if let Some((src, t)) = partial {
+            active.retain(|s| s.node != t);
+            if let Some(pos) = active.iter().position(|s| s.node == src) {
+                let s = active.remove(pos);
+                active.insert(0, s);
+            }
         }
         let from = active.first().map(|s| (s.node, s.role));
         // on-fail=demote: a failed promoted instance is demoted, not recovered.
-        let mut failed = active.first().is_some_and(|s| {
+        let failed = active.first().is_some_and(|s| {
             s.failed
                 && !(s.on_fail == Some(crate::model::OnFail::Demote) && s.role == Role::Promoted)
         });
-        // A half-done migration continues only towards the node it was heading to.
-        let unfinished_migration = active.first().and_then(|s| s.migrated_to);
-        if let Some(t) = unfinished_migration
-            && pl.node[r] != Some(t)
-        {
-            failed = true;
-        }
+        let unfinished_migration = partial.map(|(_, t)| t);
+        // Unknown state after an unfinished migration: restarted where it stays.
+        let uncertain = active.first().is_some_and(|s| s.restart);
         let mut to = pl.node[r].map(|n| (n, pl.role[r]));
         let mut reason = None;
         let mut blocked = false;
@@ -202,6 +205,8 @@ pub fn decide(cl: &Cluster, pl: &Placement, fenced: &[NodeIdx]) -> Vec<Change> {
                 if c == t && !fenced.contains(&c) {
                     if failed || guest_fenced {
                         ChangeKind::Recover
+                    } else if uncertain && extra_stops.is_empty() {
+                        ChangeKind::Restart
                     } else if !extra_stops.is_empty() {
                         if active.iter().any(|s| s.failed) {
                             if res
@@ -244,11 +249,16 @@ pub fn decide(cl: &Cluster, pl: &Placement, fenced: &[NodeIdx]) -> Vec<Change> {
                 } else if c == t
                     || (failed && (!fenced.contains(&c) || cl.nodes[c].unclean_reason.is_empty()))
                     || guest_fenced
-                    || (!extra_stops.is_empty() && !fenced.contains(&c))
+                    || (!extra_stops.is_empty()
+                        && !fenced.contains(&c)
+                        && active.iter().any(|s| s.failed))
                 {
                     ChangeKind::Recover
                 } else if unfinished_migration == Some(t)
-                    || (res.allow_migrate && !fenced.contains(&c) && can_migrate(cl, r))
+                    || (res.allow_migrate
+                        && extra_stops.is_empty()
+                        && !fenced.contains(&c)
+                        && can_migrate(cl, r))
                 {
                     ChangeKind::Migrate
                 } else {

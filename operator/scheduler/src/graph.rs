@@ -137,10 +137,19 @@ pub fn build(cl: &Cluster, fences: &[Fence], changes: &[Change]) -> TransitionGr
             if c.kind == ChangeKind::Migrate
                 && let Some((t, _)) = c.to
             {
-                let mt = g.add(Task::MigrateTo, Some(id), node_name(f));
+                // A partial migration continues: its migrate_to is done.
+                let continued = res
+                    .status
+                    .iter()
+                    .any(|s| s.node == f && s.migrated_to == Some(t));
                 let mf = g.add(Task::MigrateFrom, Some(id), node_name(t));
-                g.edge(mt, mf);
-                per[c.rsc].stops.push(mt);
+                if continued {
+                    per[c.rsc].stops.push(mf);
+                } else {
+                    let mt = g.add(Task::MigrateTo, Some(id), node_name(f));
+                    g.edge(mt, mf);
+                    per[c.rsc].stops.push(mt);
+                }
                 let s = g.add(Task::Stop, Some(id), node_name(f));
                 g.edge(mf, s);
                 per[c.rsc].start = Some(mf);
@@ -150,6 +159,10 @@ pub fn build(cl: &Cluster, fences: &[Fence], changes: &[Change]) -> TransitionGr
         }
         for &e in &c.extra_stops {
             stop_on(&mut g, &mut per, e);
+        }
+        // A finished migration's source still to be stopped.
+        for s in res.status.iter().filter(|s| s.dangling) {
+            stop_on(&mut g, &mut per, s.node);
         }
         if c.kind == ChangeKind::Demote
             && let Some((f, _)) = c.from

@@ -196,10 +196,17 @@ pub struct NodeStatus {
     pub fatal: bool,
     /// An operation is in flight.
     pub pending: bool,
-    /// migrate_to completed here (towards this node) and no stop followed yet.
+    /// A partial migration from here towards this node (migrate_to done, no
+    /// migrate_from yet): it continues if that node stays the target.
     pub migrated_to: Option<NodeIdx>,
     /// The last operation here was a migrate_from (`Some(true)` = it succeeded).
     pub migrate_from: Option<bool>,
+    /// An unfinished migration left the resource here in an unknown state: it is
+    /// stopped and started again even if it stays.
+    pub restart: bool,
+    /// A finished migration's source that was not stopped yet: inactive, but the
+    /// stop is still due (and listed nowhere).
+    pub dangling: bool,
     /// Name of the failed operation (for fencing reasons and recovery).
     pub failed_op: Option<String>,
     /// `op-digest` of the start that put the resource here (definition-change check).

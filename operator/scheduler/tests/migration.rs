@@ -127,3 +127,206 @@ fn a_migration_restarts_nothing_after_it() {
         ],
     );
 }
+
+// ---- Migrations the history left unfinished or failed ----
+//
+// r (allow-migrate) on n1, n2, n3 (`offline` is down); `want` is where it should
+// run. Each history entry: (operation, rc, call-id, last-rc-change, interval ms);
+// migrate_* operations go from n1 to n2.
+
+type Op = (&'static str, i32, u32, u32, u32);
+
+fn history_cib(want: &str, n1: &[Op], n2: &[Op], offline: &str) -> String {
+    let ops = |node: &str, ops: &[Op]| -> String {
+        if ops.is_empty() {
+            return String::new();
+        }
+        let mut x =
+            String::from(r#"<lrm_resource id="r" class="ocf" provider="heartbeat" type="Dummy">"#);
+        for (name, rc, call, time, interval) in ops {
+            let expected = if *name == "monitor" && *interval == 0 {
+                7
+            } else {
+                0
+            };
+            let migrate = if name.starts_with("migrate") {
+                r#" migrate_source="n1" migrate_target="n2""#
+            } else {
+                ""
+            };
+            x.push_str(&format!(
+                r#"<lrm_rsc_op id="r_{name}_{interval}_{node}_{call}" operation_key="r_{name}_{interval}" operation="{name}" crm_feature_set="3.0.7" transition-key="{call}:1:{expected}:x" transition-magic="0:{rc};{call}:1:{expected}:x" call-id="{call}" rc-code="{rc}" op-status="0" interval="{interval}" last-run="{time}" last-rc-change="{time}" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"{migrate}/>"#
+            ));
+        }
+        x.push_str("</lrm_resource>");
+        x
+    };
+    let state = |id: u32, node: &str, online: bool, lrm: String| {
+        let (ccm, crmd) = if online {
+            ("true", "online")
+        } else {
+            ("false", "offline")
+        };
+        format!(
+            r#"<node_state id="{id}" uname="{node}" in_ccm="{ccm}" crmd="{crmd}" join="member" expected="member"><lrm id="{id}"><lrm_resources>{lrm}</lrm_resources></lrm></node_state>"#
+        )
+    };
+    format!(
+        r#"<cib validate-with="pacemaker-3.0" epoch="1" num_updates="1" admin_epoch="0" have-quorum="1"><configuration><crm_config><cluster_property_set id="o"><nvpair id="o-s" name="stonith-enabled" value="false"/></cluster_property_set></crm_config><nodes><node id="1" uname="n1"/><node id="2" uname="n2"/><node id="3" uname="n3"/></nodes><resources><primitive id="r" class="ocf" provider="heartbeat" type="Dummy"><meta_attributes id="r-m"><nvpair id="r-m-a" name="allow-migrate" value="true"/></meta_attributes></primitive></resources><constraints><rsc_location id="want" rsc="r" node="{want}" score="INFINITY"/></constraints></configuration><status>{}{}{}</status></cib>"#,
+        state(1, "n1", offline != "n1", ops("n1", n1)),
+        state(2, "n2", offline != "n2", ops("n2", n2)),
+        state(3, "n3", offline != "n3", String::new()),
+    )
+}
+
+fn check_history(name: &str, cib: &str, want: &[&str]) {
+    if let Some(dir) = std::env::var_os("PACER_MIGRATION_DUMP") {
+        let _ = std::fs::write(std::path::Path::new(&dir).join(format!("{name}.xml")), cib);
+    }
+    let s = pacer_scheduler::schedule(cib, Some(2_000_000_000)).expect("schedules");
+    let mut got: Vec<String> = s
+        .summary
+        .iter()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    got.sort();
+    let mut want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+    want.sort();
+    assert_eq!(got, want, "{name}");
+}
+
+const START: Op = ("start", 0, 2, 1002, 0);
+const MIGRATE_TO: Op = ("migrate_to", 0, 3, 1003, 0);
+const MIGRATE_TO_FAILED: Op = ("migrate_to", 1, 3, 1003, 0);
+const SOURCE_STOP: Op = ("stop", 0, 4, 1004, 0);
+const PROBE: Op = ("monitor", 7, 1, 1001, 0);
+
+#[test]
+fn a_partial_migration_continues_only_to_its_target() {
+    let h1 = [START, MIGRATE_TO];
+    let h2 = [PROBE];
+    check_history(
+        "partial-to-target",
+        &history_cib("n2", &h1, &h2, ""),
+        &["* Migrate r ( n1 -> n2 )"],
+    );
+    // Elsewhere it runs on both: stopped on both, started anew (from the target).
+    check_history(
+        "partial-elsewhere",
+        &history_cib("n3", &h1, &h2, ""),
+        &["* Move r ( n2 -> n3 )"],
+    );
+    check_history(
+        "partial-back",
+        &history_cib("n1", &h1, &h2, ""),
+        &["* Move r ( n2 -> n1 )"],
+    );
+}
+
+#[test]
+fn a_source_stopped_before_the_migrate_from_leaves_the_target_uncertain() {
+    let h1 = [START, MIGRATE_TO, SOURCE_STOP];
+    let h2 = [PROBE];
+    check_history(
+        "uncertain-stays",
+        &history_cib("n2", &h1, &h2, ""),
+        &["* Restart r ( n2 )"],
+    );
+    check_history(
+        "uncertain-moves",
+        &history_cib("n1", &h1, &h2, ""),
+        &["* Move r ( n2 -> n1 )"],
+    );
+    // The target stopped it after the migrate_to: it runs nowhere.
+    let h2 = [PROBE, ("stop", 0, 5, 2000, 0)];
+    check_history(
+        "target-stopped-after",
+        &history_cib("n1", &h1, &h2, ""),
+        &["* Start r ( n1 )"],
+    );
+}
+
+#[test]
+fn a_failed_migrate_to_fails_on_both_nodes() {
+    let h1 = [START, MIGRATE_TO_FAILED];
+    let h2 = [PROBE];
+    check_history(
+        "failed-to-target",
+        &history_cib("n2", &h1, &h2, ""),
+        &["* Recover r ( n2 )"],
+    );
+    check_history(
+        "failed-to-source",
+        &history_cib("n1", &h1, &h2, ""),
+        &["* Recover r ( n2 -> n1 )"],
+    );
+    // Never touched on the target: failed on the source only.
+    check_history(
+        "failed-untouched-target",
+        &history_cib("n3", &h1, &[], ""),
+        &["* Recover r ( n1 -> n3 )"],
+    );
+}
+
+#[test]
+fn a_finished_migration_stops_its_source_and_does_not_migrate_again() {
+    let h1 = [START, MIGRATE_TO];
+    let h2 = [PROBE, ("migrate_from", 0, 5, 1005, 0)];
+    check_history("dangling-stays", &history_cib("n2", &h1, &h2, ""), &[]);
+    check_history(
+        "dangling-moves",
+        &history_cib("n3", &h1, &h2, ""),
+        &["* Move r ( n2 -> n3 )"],
+    );
+    // Stopped on the source as well: a plain resource on the target again.
+    let h1 = [START, MIGRATE_TO, SOURCE_STOP];
+    check_history(
+        "finished-migrates",
+        &history_cib("n3", &h1, &h2, ""),
+        &["* Migrate r ( n2 -> n3 )"],
+    );
+}
+
+#[test]
+fn an_abandoned_migration_leaves_the_source_unknown() {
+    // The target probed it after the migrate_to.
+    let h1 = [START, MIGRATE_TO];
+    check_history(
+        "target-newer",
+        &history_cib("n1", &h1, &[("monitor", 7, 1, 2000, 0)], ""),
+        &["* Recover r ( n1 )"],
+    );
+}
+
+#[test]
+fn a_copy_in_history_order_is_the_current_one() {
+    // Active on n1 and n2 (nothing failed): stopped on both and started on the target.
+    let both = |want| {
+        history_cib(
+            want,
+            &[("start", 0, 2, 1002, 0)],
+            &[("start", 0, 3, 1003, 0)],
+            "",
+        )
+    };
+    check_history(
+        "multiple-to-second",
+        &both("n2"),
+        &["* Move r ( n1 -> n2 )"],
+    );
+    check_history(
+        "multiple-elsewhere",
+        &both("n3"),
+        &["* Move r ( n1 -> n3 )"],
+    );
+    check_history("multiple-stays", &both("n1"), &["* Restart r ( n1 )"]);
+}
+
+#[test]
+fn a_migration_to_a_node_that_is_gone_leaves_the_source_unknown() {
+    check_history(
+        "target-offline",
+        &history_cib("n3", &[START, MIGRATE_TO], &[], "n2"),
+        &["* Recover r ( n1 -> n3 )"],
+    );
+}

@@ -371,6 +371,7 @@ fn unpack_node_histories(cl: &mut Cluster, status: &[XNode], idx: &IdIndex) {
     let mut lookup = Lookup::new(cl);
     let mut anon_clones: HashMap<String, Option<usize>> = HashMap::new();
     let mut anon_orphans = OrphanInstances::default();
+    let mut traces = Vec::new();
     for ns in status_named(status, "node_state") {
         let node = ns
             .attribute("uname")
@@ -422,6 +423,9 @@ fn unpack_node_histories(cl: &mut Cluster, status: &[XNode], idx: &IdIndex) {
             }
             let guess = find_config(&lookup, id);
             let out = replay(&mut ops, guess.map(|r| &cl.resources[r]), cl);
+            if let Some(&r) = lookup.by_id.get(id) {
+                traces.push((r, node, migration_trace(&ops)));
+            }
             let interesting = out.role.is_active()
                 || out.failed
                 || out.banned
@@ -520,9 +524,30 @@ fn unpack_node_histories(cl: &mut Cluster, status: &[XNode], idx: &IdIndex) {
                 start_digest: out.start_digest,
                 restart_digest: out.restart_digest,
                 failed_op: out.failed_op,
+                restart: false,
+                dangling: false,
             });
         }
     }
+    super::migration::settle(cl, &traces);
+}
+
+/// What the (call-ordered) operations say about live migrations.
+fn migration_trace(ops: &[Op]) -> super::migration::Trace {
+    let views: Vec<super::migration::OpView> = ops
+        .iter()
+        .filter(|o| o.status != 1)
+        .map(|o| super::migration::OpView {
+            name: o.name,
+            ok: o.rc == 0 && o.status == 0,
+            pending: o.status == -1 || o.rc == 193 || o.call_id < 0,
+            recurring: o.interval_ms > 0,
+            time: o.last_change,
+            source: o.x.attribute("migrate_source"),
+            target: o.x.attribute("migrate_target"),
+        })
+        .collect();
+    super::migration::Trace::new(&views)
 }
 
 /// Any primitive with this configured id (for op definitions while replaying).
@@ -648,31 +673,6 @@ fn orphan(cl: &mut Cluster, id: &str, lr: XNode) -> usize {
 }
 
 /// Post-processing once history and configuration are both known.
-/// Settle live migrations the history left half-done: a finished migrate_from makes
-/// the target the current node (the source only needs a stop); a migrate_to whose
-/// target never ran migrate_from leaves the resource in an unknown state on the source.
-fn settle_migrations(cl: &mut Cluster) {
-    for r in cl.resources.iter_mut() {
-        let sources: Vec<(NodeIdx, NodeIdx)> = r
-            .status
-            .iter()
-            .filter_map(|s| s.migrated_to.map(|t| (s.node, t)))
-            .collect();
-        for (src, tgt) in sources {
-            let at_target = r
-                .status
-                .iter()
-                .find(|s| s.node == tgt)
-                .and_then(|s| s.migrate_from);
-            // Without a migrate_from the outcome is decided once the target is known
-            // (actions); with one, the source only needs its stop.
-            if at_target.is_some() {
-                r.status.retain(|s| s.node != src);
-            }
-        }
-    }
-}
-
 pub fn finish_status(cl: &mut Cluster) {
     // maintenance-mode, or a node in maintenance: what runs there is left alone.
     let maintenance_mode = cl.options.maintenance_mode;
@@ -685,7 +685,6 @@ pub fn finish_status(cl: &mut Cluster) {
             r.managed = false;
         }
     }
-    settle_migrations(cl);
     let lookup = Lookup::new(cl);
     // Resources on cleanly offline nodes are stopped there.
     // Without fencing, an unclean node's resources are assumed stopped as well.

@@ -6,6 +6,7 @@ mod anon_clone;
 mod bundle;
 mod constraints;
 mod history;
+mod migration;
 mod nodes;
 mod nvpairs;
 pub(crate) mod options;
