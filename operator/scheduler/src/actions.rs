@@ -459,8 +459,17 @@ fn links(cl: &Cluster, pl: &Placement) -> Vec<Link> {
             1
         };
         let fprims = cl.primitives_of(o.first);
+        // A group is running once its last member is; so is a cloned group's instance.
         let all_firsts: Vec<RscIdx> = match fres.kind {
             Kind::Group => fprims.last().copied().into_iter().collect(),
+            Kind::Clone => fres
+                .children
+                .iter()
+                .flat_map(|&i| match cl.resources[i].kind {
+                    Kind::Group => cl.primitives_of(i).last().copied().into_iter().collect(),
+                    _ => cl.primitives_of(i),
+                })
+                .collect(),
             _ => fprims,
         };
         // The primitives of `then` that wait for `first`: the first member of a group

@@ -116,3 +116,25 @@ fn one_or_more_restarts_nothing() {
         &["* Move a:0 ( n2 -> n1 )", "* Start a:1 ( n2 )"],
     );
 }
+
+/// A cloned group's instance is running once its last member is: with that member
+/// disabled, what is ordered after the clone cannot start.
+#[test]
+fn a_cloned_group_runs_once_its_last_member_does() {
+    let cib = Cib::new(&["n1", "n2"])
+        .primitive("d")
+        .raw_resource(
+            r#"<clone id="GC"><group id="g"><primitive id="g1" class="ocf" provider="heartbeat" type="Dummy"/><primitive id="g2" class="ocf" provider="heartbeat" type="Dummy"><meta_attributes id="g2-m"><nvpair id="g2-r" name="target-role" value="Stopped"/></meta_attributes></primitive></group></clone>"#,
+        )
+        .order("GC", "d")
+        .location("d", "n1", "100");
+    check(
+        "cloned-group-running",
+        &cib,
+        &[
+            "* Start d ( n1 ) due to unrunnable GC running (blocked)",
+            "* Start g1:0 ( n2 )",
+            "* Start g1:1 ( n1 )",
+        ],
+    );
+}
