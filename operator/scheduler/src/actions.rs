@@ -382,6 +382,21 @@ fn links(cl: &Cluster, pl: &Placement) -> Vec<Link> {
                 && pl.node[p] == Some(g)
                 && res.active_nodes().any(|s| s.node == g)
             {
+                // A bundle's guest node also needs its connection, which may not run
+                // where the container does (so may not run at all).
+                if let Some(conn) = node.remote_of.filter(|_| cl.is_bundle_guest(g)) {
+                    out.push(Link {
+                        firsts: vec![conn],
+                        then: p,
+                        symmetrical: true,
+                        need: 1,
+                        label: format!("{} start", cl.resources[conn].id),
+                        first_action: "start".into(),
+                        interleaved: false,
+                        first_clone: None,
+                        restart_only: false,
+                    });
+                }
                 out.push(Link {
                     firsts: vec![container],
                     then: p,

@@ -127,6 +127,12 @@ pub fn after_placement(
     mut fences: Vec<Fence>,
     pl: &crate::placement::Placement,
 ) -> Vec<Fence> {
+    // A guest whose container will not run again is powered off, not rebooted.
+    for f in fences.iter_mut() {
+        if f.container.is_some_and(|c| pl.node[c].is_none()) {
+            f.action = "off".into();
+        }
+    }
     if !cl.can_fence {
         return fences;
     }

@@ -94,6 +94,10 @@ pub fn assign_roles(pl: &mut Planner, c: RscIdx) {
     let mut cands: Vec<(i64, bool, usize, RscIdx, NodeIdx)> = Vec::new();
     for &i in &cl.resources[c].children {
         let Some(n) = pl.p.node[i] else { continue };
+        // Not on a guest node whose container will not run: the instance stops there.
+        if cl.nodes[n].container.is_some_and(|c| pl.p.node[c].is_none()) {
+            continue;
+        }
         let demoted_by_failure = cl.primitives_of(i).iter().any(|&p| {
             cl.resources[p]
                 .status

@@ -146,3 +146,107 @@ fn a_bundle_promotes_its_primitive_and_orders_by_its_name() {
         ]
     );
 }
+
+/// The only node shuts down: the connection cannot run anywhere, so the instance on
+/// the guest node stops for want of its connection.
+const SHUTDOWN: &str = r#"<cib crm_feature_set="3.0.12" validate-with="pacemaker-3.0" epoch="1" num_updates="0" admin_epoch="0" have-quorum="1" dc-uuid="2">
+  <configuration>
+    <crm_config><cluster_property_set id="o"><nvpair id="o1" name="stonith-enabled" value="false"/></cluster_property_set></crm_config>
+    <nodes><node id="1" uname="n1"/></nodes>
+    <resources>
+      <bundle id="B">
+        <docker image="img" replicas="1" promoted-max="0"/>
+        <network control-port="3121"/>
+        <primitive class="ocf" id="s" provider="pacemaker" type="Stateful"/>
+      </bundle>
+    </resources>
+    <constraints></constraints>
+  </configuration>
+  <status>
+    <node_state id="1" uname="n1" in_ccm="true" crmd="online" join="member" expected="member">
+      <transient_attributes id="1"><instance_attributes id="s1"><nvpair id="s1-sd" name="shutdown" value="1000"/></instance_attributes></transient_attributes>
+      <lrm id="1"><lrm_resources>
+        <lrm_resource id="B-docker-0" class="ocf" provider="heartbeat" type="docker"><lrm_rsc_op id="B-docker-0_last_0" operation_key="B-docker-0_start_0" operation="start" crm-debug-origin="do_update_resource" crm_feature_set="3.16.2" transition-key="2:1:0:x" transition-magic="0:0;2:1:0:x" call-id="2" rc-code="0" op-status="0" interval="0" on_node="n1" op-digest="31d155ca35508ceba91cd4fa7a11f44c"/></lrm_resource>
+        <lrm_resource id="B-0" class="ocf" provider="pacemaker" type="remote"><lrm_rsc_op id="B-0_last_0" operation_key="B-0_start_0" operation="start" crm-debug-origin="do_update_resource" crm_feature_set="3.16.2" transition-key="3:1:0:x" transition-magic="0:0;3:1:0:x" call-id="3" rc-code="0" op-status="0" interval="0" on_node="n1" op-digest="1debd0eb13d61ecda2c892eff99a1811"/></lrm_resource>
+      </lrm_resources></lrm>
+    </node_state>
+    
+    <node_state remote_node="true" id="B-0" uname="B-0" in_ccm="true">
+      <lrm id="B-0"><lrm_resources>
+        <lrm_resource id="s" class="ocf" provider="pacemaker" type="Stateful"><lrm_rsc_op id="s_last_0" operation_key="s_start_0" operation="start" crm-debug-origin="do_update_resource" crm_feature_set="3.16.2" transition-key="4:1:0:x" transition-magic="0:0;4:1:0:x" call-id="4" rc-code="0" op-status="0" interval="0" on_node="B-0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource>
+      </lrm_resources></lrm>
+    </node_state>
+  </status>
+</cib>"#;
+
+#[test]
+fn an_instance_stops_for_its_connection() {
+    assert_eq!(
+        summary(SHUTDOWN),
+        [
+            "* Stop B-0 ( n1 ) due to node availability",
+            "* Stop B-docker-0 ( n1 ) due to node availability",
+            "* Stop s:0 ( B-0 ) due to unrunnable B-0 start",
+        ]
+    );
+}
+
+/// The host of the promoted replica is lost: its guest is fenced "off" (the container
+/// will not run again), and the other replica's instance is promoted instead.
+const HOST_LOST: &str = r#"<cib crm_feature_set="3.0.12" validate-with="pacemaker-3.0" epoch="1" num_updates="0" admin_epoch="0" have-quorum="1" dc-uuid="2">
+  <configuration>
+    <crm_config><cluster_property_set id="o"><nvpair id="o1" name="stonith-enabled" value="true"/></cluster_property_set></crm_config>
+    <nodes><node id="1" uname="n1"/><node id="2" uname="n2"/></nodes>
+    <resources>
+      <primitive id="fence" class="stonith" type="fence_dummy"/>
+      <bundle id="B">
+        <docker image="img" replicas="2" promoted-max="1"/>
+        <network control-port="3121"/>
+        <primitive class="ocf" id="s" provider="pacemaker" type="Stateful"/>
+      </bundle>
+    </resources>
+    <constraints></constraints>
+  </configuration>
+  <status>
+    <node_state id="1" uname="n1" in_ccm="false" crmd="offline" join="down" expected="member">
+      <lrm id="1"><lrm_resources>
+        <lrm_resource id="B-docker-0" class="ocf" provider="heartbeat" type="docker"><lrm_rsc_op id="B-docker-0_last_0" operation_key="B-docker-0_start_0" operation="start" crm-debug-origin="do_update_resource" crm_feature_set="3.16.2" transition-key="2:1:0:x" transition-magic="0:0;2:1:0:x" call-id="2" rc-code="0" op-status="0" interval="0" on_node="n1" op-digest="31d155ca35508ceba91cd4fa7a11f44c"/></lrm_resource>
+        <lrm_resource id="B-0" class="ocf" provider="pacemaker" type="remote"><lrm_rsc_op id="B-0_last_0" operation_key="B-0_start_0" operation="start" crm-debug-origin="do_update_resource" crm_feature_set="3.16.2" transition-key="3:1:0:x" transition-magic="0:0;3:1:0:x" call-id="3" rc-code="0" op-status="0" interval="0" on_node="n1" op-digest="1debd0eb13d61ecda2c892eff99a1811"/></lrm_resource>
+      </lrm_resources></lrm>
+    </node_state>
+    <node_state id="2" uname="n2" in_ccm="true" crmd="online" join="member" expected="member">
+      <lrm id="2"><lrm_resources>
+        <lrm_resource id="B-docker-1" class="ocf" provider="heartbeat" type="docker"><lrm_rsc_op id="B-docker-1_last_0" operation_key="B-docker-1_start_0" operation="start" crm-debug-origin="do_update_resource" crm_feature_set="3.16.2" transition-key="5:1:0:x" transition-magic="0:0;5:1:0:x" call-id="5" rc-code="0" op-status="0" interval="0" on_node="n2" op-digest="7f702095d36d5083c18a545a303c3590"/></lrm_resource>
+        <lrm_resource id="B-1" class="ocf" provider="pacemaker" type="remote"><lrm_rsc_op id="B-1_last_0" operation_key="B-1_start_0" operation="start" crm-debug-origin="do_update_resource" crm_feature_set="3.16.2" transition-key="6:1:0:x" transition-magic="0:0;6:1:0:x" call-id="6" rc-code="0" op-status="0" interval="0" on_node="n2" op-digest="7b33dedd233a0f64ebeace356fed7da1"/></lrm_resource>
+        <lrm_resource id="fence" class="stonith" type="fence_dummy"><lrm_rsc_op id="fence_last_0" operation_key="fence_start_0" operation="start" crm-debug-origin="do_update_resource" crm_feature_set="3.16.2" transition-key="7:1:0:x" transition-magic="0:0;7:1:0:x" call-id="7" rc-code="0" op-status="0" interval="0" on_node="n2" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource>
+      </lrm_resources></lrm>
+    </node_state>
+    <node_state remote_node="true" id="B-0" uname="B-0" in_ccm="true">
+      <transient_attributes id="B-0"><instance_attributes id="a0"><nvpair id="a0-m" name="master-s" value="5"/></instance_attributes></transient_attributes>
+      <lrm id="B-0"><lrm_resources>
+        <lrm_resource id="s" class="ocf" provider="pacemaker" type="Stateful"><lrm_rsc_op id="s_last_0" operation_key="s_promote_0" operation="promote" crm-debug-origin="do_update_resource" crm_feature_set="3.16.2" transition-key="4:1:0:x" transition-magic="0:0;4:1:0:x" call-id="4" rc-code="0" op-status="0" interval="0" on_node="B-0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource>
+      </lrm_resources></lrm>
+    </node_state>
+    <node_state remote_node="true" id="B-1" uname="B-1" in_ccm="true">
+      <transient_attributes id="B-1"><instance_attributes id="a1"><nvpair id="a1-m" name="master-s" value="1"/></instance_attributes></transient_attributes>
+      <lrm id="B-1"><lrm_resources>
+        <lrm_resource id="s" class="ocf" provider="pacemaker" type="Stateful"><lrm_rsc_op id="s_last_0" operation_key="s_start_0" operation="start" crm-debug-origin="do_update_resource" crm_feature_set="3.16.2" transition-key="8:1:0:x" transition-magic="0:0;8:1:0:x" call-id="8" rc-code="0" op-status="0" interval="0" on_node="B-1" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource>
+      </lrm_resources></lrm>
+    </node_state>
+  </status>
+</cib>"#;
+
+#[test]
+fn a_lost_host_powers_off_its_guest_and_promotion_moves() {
+    assert_eq!(
+        summary(HOST_LOST),
+        [
+            "* Fence (off) B-0 (resource: B-docker-0) 'guest is unclean'",
+            "* Fence (reboot) n1 'peer is no longer part of the cluster'",
+            "* Promote s:1 ( Unpromoted -> Promoted B-1 )",
+            "* Stop B-0 ( n1 ) due to unrunnable B-docker-0 start",
+            "* Stop B-docker-0 ( n1 ) due to node availability",
+            "* Stop s:0 ( Promoted B-0 ) due to unrunnable B-docker-0 start",
+        ]
+    );
+}
