@@ -3,9 +3,12 @@
 //!
 //! A migration has no separate stop and start that an ordering could sit between:
 //! migrate_to/migrate_from run while the resource keeps running. So:
-//! - a primitive that would migrate after (mandatory, symmetrical "start then start")
-//!   something that stops and starts again in this transition cannot migrate: it is
-//!   stopped and started instead, "due to unrunnable FIRST stop" (crm_simulate);
+//! - a symmetrical mandatory ordering between starts and stops also orders the
+//!   opposite actions the other way round; a primitive that would migrate as the
+//!   "then" of one cannot when that inverse needs a real action of the first: a stop
+//!   (the first stops and starts again) or a start (the first starts, not by
+//!   migrating). It is stopped and started instead, "due to unrunnable FIRST stop"
+//!   (or start) when the ordering was about its start (crm_simulate);
 //! - a migrating primitive is not stopped where it runs before its dependents' starts,
 //!   so its move does not restart what is ordered after it.
 
@@ -24,9 +27,17 @@ fn stops_and_starts(c: &Change) -> bool {
         )
 }
 
-/// Turn migrations that follow a stop-and-start into plain moves. Returns whether
-/// anything changed (a migration turned into a move can in turn stop a migration
-/// after it).
+/// The change starts the primitive for real (not as the end of a migration).
+fn really_starts(c: &Change) -> bool {
+    !c.blocked
+        && (stops_and_starts(c)
+            || c.kind == ChangeKind::Start
+            || (c.kind == ChangeKind::Promote && c.from.is_none()))
+}
+
+/// Turn migrations that the inverse of a mandatory ordering holds back into plain
+/// moves. Returns whether anything changed (a migration turned into a move can in
+/// turn hold back one after it).
 pub fn unmigratable_after_restarts(
     cl: &Cluster,
     idx: &HashMap<RscIdx, usize>,
@@ -34,11 +45,15 @@ pub fn unmigratable_after_restarts(
 ) -> bool {
     let mut changed = false;
     for o in &cl.orderings {
+        let inverse = match o.first_action.as_str() {
+            "start" => "stop",
+            "stop" => "start",
+            _ => continue,
+        };
         if o.kind != OrderKind::Mandatory
             || !o.symmetrical
             || o.first_set.is_some()
-            || o.first_action != "start"
-            || o.then_action != "start"
+            || !matches!(o.then_action.as_str(), "start" | "stop")
             // Only a primitive's own migration is held back by it; a group's
             // members migrate together with the group.
             || !cl.resources[o.then].is_primitive()
@@ -51,18 +66,29 @@ pub fn unmigratable_after_restarts(
         if changes[ti].kind != ChangeKind::Migrate || changes[ti].blocked {
             continue;
         }
-        let first_restarts = cl
+        // The inverse ordering ("then" before "first", opposite actions) needs the
+        // first's opposite action: a stop held back only by a stop-and-start of the
+        // same primitive (a clone instance that just stops does not), a start by any.
+        let held = cl
             .primitives_of(o.first)
             .iter()
             .filter_map(|f| idx.get(f))
-            .any(|&fi| stops_and_starts(&changes[fi]));
-        if first_restarts {
+            .any(|&fi| {
+                if inverse == "stop" {
+                    stops_and_starts(&changes[fi])
+                } else {
+                    really_starts(&changes[fi])
+                }
+            });
+        if held {
             let then = &mut changes[ti];
             then.kind = ChangeKind::Move;
-            then.reason = Some(format!(
-                "due to unrunnable {} stop",
-                cl.resources[o.first].id
-            ));
+            if o.then_action == "start" {
+                then.reason = Some(format!(
+                    "due to unrunnable {} {inverse}",
+                    cl.resources[o.first].id
+                ));
+            }
             changed = true;
         }
     }

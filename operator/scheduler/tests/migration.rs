@@ -3,6 +3,8 @@
 //! - a primitive ordered (mandatory, symmetrical) after something that stops and
 //!   starts again cannot migrate: it moves, "due to unrunnable FIRST stop", and so in
 //!   turn does what is ordered after it;
+//! - likewise when the inverse of a symmetrical mandatory ordering between stops and
+//!   starts needs a real start of the first;
 //! - a migrating primitive does not restart what is ordered after it.
 
 mod common;
@@ -124,6 +126,64 @@ fn a_migration_restarts_nothing_after_it() {
             "* Migrate a ( n2 -> n1 )",
             "* Move f ( n2 -> n1 )",
             "* Restart e ( n3 ) due to required f start",
+        ],
+    );
+}
+
+#[test]
+fn no_migration_when_the_inverse_ordering_needs_a_start() {
+    // "a stop then b stop" also orders b's start before a's: a starting (not
+    // migrating) keeps b from migrating; "c stop then d start" likewise, with a reason.
+    let cib = Cib::new(&["n1", "n2", "n3"])
+        .primitive_meta("a", MIGRATE)
+        .primitive_meta("b", MIGRATE)
+        .primitive("c")
+        .primitive_meta("d", MIGRATE)
+        .location("a", "n3", "INFINITY")
+        .location("b", "n1", "INFINITY")
+        .location("c", "n3", "INFINITY")
+        .location("d", "n1", "INFINITY")
+        .constraint(
+            r#"<rsc_order id="a-b" first="a" first-action="stop" then="b" then-action="stop"/>"#,
+        )
+        .constraint(
+            r#"<rsc_order id="c-d" first="c" first-action="stop" then="d" then-action="start"/>"#,
+        )
+        .running("b", "n2")
+        .running("d", "n2");
+    check(
+        "migration-inverse-start",
+        &cib,
+        &[
+            "* Start a ( n3 )",
+            "* Move b ( n2 -> n1 )",
+            "* Start c ( n3 )",
+            "* Move d ( n2 -> n1 ) due to unrunnable c start",
+        ],
+    );
+    // Without the inverse (symmetrical=false), or with a first that migrates, b migrates.
+    let cib = Cib::new(&["n1", "n2", "n3"])
+        .primitive_meta("a", MIGRATE)
+        .primitive_meta("b", MIGRATE)
+        .primitive("c")
+        .primitive_meta("d", MIGRATE)
+        .location("a", "n3", "INFINITY")
+        .location("b", "n1", "INFINITY")
+        .location("c", "n3", "INFINITY")
+        .location("d", "n1", "INFINITY")
+        .constraint(r#"<rsc_order id="a-b" first="a" first-action="stop" then="b" then-action="stop"/>"#)
+        .constraint(r#"<rsc_order id="c-d" first="c" first-action="stop" then="d" then-action="stop" symmetrical="false"/>"#)
+        .running("a", "n1")
+        .running("b", "n2")
+        .running("d", "n2");
+    check(
+        "migration-inverse-none",
+        &cib,
+        &[
+            "* Migrate a ( n1 -> n3 )",
+            "* Migrate b ( n2 -> n1 )",
+            "* Start c ( n3 )",
+            "* Migrate d ( n2 -> n1 )",
         ],
     );
 }
