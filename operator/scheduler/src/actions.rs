@@ -722,6 +722,7 @@ fn propagate(cl: &Cluster, pl: &Placement, changes: &mut [Change]) {
             }
         }
         changed |= crate::migration::unmigratable_after_restarts(cl, &idx, changes);
+        changed |= stops_restart_thens(cl, pl, &idx, changes);
         // What must run with a primitive that an ordering now stops, stops with it.
         for c in &cl.colocations {
             if c.score < INFINITY
@@ -761,6 +762,58 @@ fn propagate(cl: &Cluster, pl: &Placement, changes: &mut [Change]) {
             break;
         }
     }
+}
+
+/// "first stop then stop" (mandatory, or optional with restart-type=restart on then):
+/// a stop of `first` makes then's stop required too, so a `then` that stays put
+/// restarts (no reason listed). Returns whether anything changed.
+fn stops_restart_thens(
+    cl: &Cluster,
+    pl: &Placement,
+    idx: &std::collections::HashMap<RscIdx, usize>,
+    changes: &mut [Change],
+) -> bool {
+    let mut changed = false;
+    for o in &cl.orderings {
+        let applies = match o.kind {
+            OrderKind::Mandatory => true,
+            OrderKind::Optional => restart_type_restart(cl, o.then),
+            OrderKind::Serialize => false,
+        };
+        if !applies || o.first_set.is_some() || o.first_action != "stop" || o.then_action != "stop"
+        {
+            continue;
+        }
+        // A clone's stop matters to a non-cloned `then` only on then's node.
+        let per_node =
+            cl.resources[o.first].kind == Kind::Clone && cl.clone_of(o.then).is_none();
+        for t in cl.primitives_of(o.then) {
+            let Some(&ti) = idx.get(&t) else {
+                continue;
+            };
+            let here = changes[ti].from.map(|(n, _)| n);
+            let first_stops = cl.primitives_of(o.first).iter().any(|f| {
+                idx.get(f).is_some_and(|&i| {
+                    changes[i].stops() && (!per_node || changes[i].from.map(|(n, _)| n) == here)
+                })
+            });
+            if !first_stops {
+                continue;
+            }
+            let then = &mut changes[ti];
+            if then.kind == ChangeKind::None
+                && !then.blocked
+                && !pl.frozen[t]
+                && then.from.is_some()
+                && then.from.map(|(n, _)| n) == then.to.map(|(n, _)| n)
+            {
+                then.kind = ChangeKind::Restart;
+                then.reason = None;
+                changed = true;
+            }
+        }
+    }
+    changed
 }
 
 /// Why a resource on an unclean node that cannot be fenced yet is to stop (the stop

@@ -138,3 +138,51 @@ fn a_cloned_group_runs_once_its_last_member_does() {
         ],
     );
 }
+
+/// "first stop then stop": when `first` stops, a `then` that stays put restarts (no
+/// reason listed); a clone's stops count only on then's node.
+#[test]
+fn a_stop_ordering_restarts_what_stays() {
+    let stop_order = |first: &str| {
+        format!(
+            r#"<rsc_order id="{first}-d" first="{first}" then="d" first-action="stop" then-action="stop"/>"#
+        )
+    };
+    let cib = Cib::new(&["n1", "n2"])
+        .primitive("x")
+        .primitive("d")
+        .constraint(&stop_order("x"))
+        .location("x", "n2", "100")
+        .location("d", "n1", "100")
+        .running("x", "n1")
+        .running("d", "n1");
+    check(
+        "stop-stop",
+        &cib,
+        &["* Move x ( n1 -> n2 )", "* Restart d ( n1 )"],
+    );
+    let clone = |ban: &str| {
+        Cib::new(&["n1", "n2", "n3"])
+            .primitive("d")
+            .clone_of("A", "a", &[("clone-max", "2")])
+            .constraint(&stop_order("A"))
+            .location("d", "n1", "100")
+            .location("A", ban, "-INFINITY")
+            .running("d", "n1")
+            .running("a", ban)
+    };
+    check(
+        "stop-stop-clone-here",
+        &clone("n1"),
+        &[
+            "* Move a:0 ( n1 -> n3 )",
+            "* Restart d ( n1 )",
+            "* Start a:1 ( n2 )",
+        ],
+    );
+    check(
+        "stop-stop-clone-elsewhere",
+        &clone("n2"),
+        &["* Move a:0 ( n2 -> n1 )", "* Start a:1 ( n3 )"],
+    );
+}
