@@ -338,13 +338,14 @@ impl<'a> Planner<'a> {
         let mut idx: Vec<usize> = (0..order.len()).collect();
         // Remote connections and guest containers first: nodes they provide must be
         // known before anything is placed on them.
+        // (A bundle is placed in its turn, its connections with it: what comes
+        // before it in the configuration may not use its guest nodes anyway.)
         let provides_node = |r: RscIdx| {
-            cl.nodes
-                .iter()
-                .any(|n| {
-                    n.remote_of.is_some_and(|c| cl.top_of(c) == r)
-                        || n.container.is_some_and(|c| cl.top_of(c) == r)
-                })
+            cl.nodes.iter().enumerate().any(|(i, n)| {
+                (n.remote_of.is_some_and(|c| cl.top_of(c) == r)
+                    || n.container.is_some_and(|c| cl.top_of(c) == r))
+                    && !cl.is_bundle_guest(i)
+            })
         };
         idx.sort_by_key(|&i| (!provides_node(order[i]), keys[i]));
         order = idx.into_iter().map(|i| order[i]).collect();

@@ -102,7 +102,12 @@ pub fn assign_roles(pl: &mut Planner, c: RscIdx) {
             cl.resources[p]
                 .status
                 .iter()
-                .any(|st| st.failed && st.on_fail == Some(crate::model::OnFail::Demote))
+                .any(|st| {
+                    st.failed
+                        && st.on_fail == Some(crate::model::OnFail::Demote)
+                        // A fenced guest (down now) starts afresh with its container.
+                        && !(cl.nodes[st.node].container.is_some() && !cl.nodes[st.node].online)
+                })
         });
         if demoted_by_failure {
             continue;

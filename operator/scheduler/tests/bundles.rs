@@ -250,3 +250,117 @@ fn a_lost_host_powers_off_its_guest_and_promotion_moves() {
         ]
     );
 }
+
+/// A resource configured before a bundle may not run on the bundle's guest nodes (they
+/// do not exist yet when it is unpacked), whatever its location constraints say; the
+/// bundle is placed in configuration order.
+const BEFORE_BUNDLE: &str = r#"<cib crm_feature_set="3.0.12" validate-with="pacemaker-3.7" epoch="1" num_updates="0" admin_epoch="0" have-quorum="1" dc-uuid="1">
+  <configuration>
+    <crm_config><cluster_property_set id="o"><nvpair id="o1" name="stonith-enabled" value="false"/></cluster_property_set></crm_config>
+    <nodes><node id="1" uname="n1"/><node id="2" uname="n2"/></nodes>
+    <resources>
+      <primitive class="ocf" id="x" provider="pacemaker" type="Dummy"/>
+      <bundle id="B">
+        <docker image="img" replicas="2" promoted-max="1"/>
+        <network control-port="3121"/>
+        <primitive class="ocf" id="s" provider="pacemaker" type="Stateful"/>
+      </bundle>
+      <bundle id="W">
+        <podman image="img2" replicas="1"/>
+        <network control-port="3122"/>
+        <primitive class="ocf" id="w" provider="pacemaker" type="Dummy"/>
+      </bundle>
+      <clone id="C">
+        <meta_attributes id="cm"><nvpair id="cm1" name="notify" value="true"/><nvpair id="cm2" name="target-role" value="Stopped"/></meta_attributes>
+        <primitive class="ocf" id="c" provider="pacemaker" type="Dummy"/>
+      </clone>
+    </resources>
+    <constraints><rsc_location id="lx" rsc="x" node="B-0" score="100"/>
+      <rsc_location id="l1" rsc="B" role="Promoted" node="B-1" score="100"/>
+      <rsc_order id="ord1" first="B" first-action="promote" then="x" then-action="start"/>
+      <rsc_order id="ord2" first="C" first-action="start" then="W" then-action="start"/>
+    </constraints>
+  </configuration>
+  <status>
+    <node_state id="1" uname="n1" in_ccm="true" crmd="online" join="member" expected="member"/>
+    <node_state id="2" uname="n2" in_ccm="true" crmd="online" join="member" expected="member"/>
+  </status>
+</cib>"#;
+
+#[test]
+fn resources_before_a_bundle_stay_off_its_guest_nodes() {
+    assert_eq!(
+        summary(BEFORE_BUNDLE),
+        [
+            "* Promote s:1 ( Stopped -> Promoted B-1 )",
+            "* Start B-0 ( n2 )",
+            "* Start B-1 ( n1 )",
+            "* Start B-docker-0 ( n2 )",
+            "* Start B-docker-1 ( n1 )",
+            "* Start W-0 ( n2 ) due to unrunnable W-podman-0 start (blocked)",
+            "* Start W-podman-0 ( n2 ) due to unrunnable C notified (blocked)",
+            "* Start s:0 ( B-0 )",
+            "* Start w:0 ( W-0 ) due to unrunnable W-podman-0 start (blocked)",
+            "* Start x ( n1 )",
+        ]
+    );
+}
+
+/// A failed container fences its guest node: the promoted instance there, whose
+/// monitor failed with on-fail=demote, starts afresh with the container and is
+/// promoted again (its failure went with the guest).
+const GUEST_RECOVERED: &str = r#"<cib crm_feature_set="3.0.12" validate-with="pacemaker-3.7" epoch="1" num_updates="0" admin_epoch="0" have-quorum="1" dc-uuid="2">
+  <configuration>
+    <crm_config><cluster_property_set id="o"><nvpair id="o1" name="stonith-enabled" value="true"/></cluster_property_set></crm_config>
+    <nodes><node id="1" uname="n1"/><node id="2" uname="n2"/></nodes>
+    <resources>
+      <primitive id="fence" class="stonith" type="fence_dummy"/>
+      <bundle id="B">
+        <docker image="img" replicas="2" promoted-max="1"/>
+        <network control-port="3121"/>
+        <primitive class="ocf" id="s" provider="pacemaker" type="Stateful"><operations><op id="s-mon-p" name="monitor" interval="10s" role="Promoted" on-fail="demote"/><op id="s-mon-u" name="monitor" interval="11s" role="Unpromoted"/></operations></primitive>
+      </bundle>
+    </resources>
+    <constraints></constraints>
+  </configuration>
+  <status>
+    <node_state id="1" uname="n1" in_ccm="true" crmd="online" join="member" expected="member">
+      <lrm id="1"><lrm_resources>
+        <lrm_resource id="B-docker-0" class="ocf" provider="heartbeat" type="docker"><lrm_rsc_op id="B-docker-0_last_0" operation_key="B-docker-0_start_0" operation="start" crm-debug-origin="do_update_resource" crm_feature_set="3.16.2" transition-key="2:1:0:x" transition-magic="0:0;2:1:0:x" call-id="2" rc-code="0" op-status="0" interval="0" on_node="n1" op-digest="31d155ca35508ceba91cd4fa7a11f44c"/><lrm_rsc_op id="B-docker-0_monitor_60000" operation_key="B-docker-0_monitor_60000" operation="monitor" crm-debug-origin="do_update_resource" crm_feature_set="3.16.2" transition-key="9:1:0:x" transition-magic="0:7;9:1:0:x" call-id="9" rc-code="7" op-status="0" interval="60000" on_node="n1" op-digest="x"/></lrm_resource>
+        <lrm_resource id="B-0" class="ocf" provider="pacemaker" type="remote"><lrm_rsc_op id="B-0_last_0" operation_key="B-0_start_0" operation="start" crm-debug-origin="do_update_resource" crm_feature_set="3.16.2" transition-key="3:1:0:x" transition-magic="0:0;3:1:0:x" call-id="3" rc-code="0" op-status="0" interval="0" on_node="n1" op-digest="1debd0eb13d61ecda2c892eff99a1811"/></lrm_resource>
+      </lrm_resources></lrm>
+    </node_state>
+    <node_state id="2" uname="n2" in_ccm="true" crmd="online" join="member" expected="member">
+      <lrm id="2"><lrm_resources>
+        <lrm_resource id="B-docker-1" class="ocf" provider="heartbeat" type="docker"><lrm_rsc_op id="B-docker-1_last_0" operation_key="B-docker-1_start_0" operation="start" crm-debug-origin="do_update_resource" crm_feature_set="3.16.2" transition-key="5:1:0:x" transition-magic="0:0;5:1:0:x" call-id="5" rc-code="0" op-status="0" interval="0" on_node="n2" op-digest="7f702095d36d5083c18a545a303c3590"/></lrm_resource>
+        <lrm_resource id="B-1" class="ocf" provider="pacemaker" type="remote"><lrm_rsc_op id="B-1_last_0" operation_key="B-1_start_0" operation="start" crm-debug-origin="do_update_resource" crm_feature_set="3.16.2" transition-key="6:1:0:x" transition-magic="0:0;6:1:0:x" call-id="6" rc-code="0" op-status="0" interval="0" on_node="n2" op-digest="7b33dedd233a0f64ebeace356fed7da1"/></lrm_resource>
+        <lrm_resource id="fence" class="stonith" type="fence_dummy"><lrm_rsc_op id="fence_last_0" operation_key="fence_start_0" operation="start" crm-debug-origin="do_update_resource" crm_feature_set="3.16.2" transition-key="7:1:0:x" transition-magic="0:0;7:1:0:x" call-id="7" rc-code="0" op-status="0" interval="0" on_node="n2" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource>
+      </lrm_resources></lrm>
+    </node_state>
+    <node_state remote_node="true" id="B-0" uname="B-0" in_ccm="true">
+      <transient_attributes id="B-0"><instance_attributes id="a0"><nvpair id="a0-m" name="master-s" value="10"/></instance_attributes></transient_attributes>
+      <lrm id="B-0"><lrm_resources>
+        <lrm_resource id="s" class="ocf" provider="pacemaker" type="Stateful"><lrm_rsc_op id="s_last_0" operation_key="s_promote_0" operation="promote" crm-debug-origin="do_update_resource" crm_feature_set="3.16.2" transition-key="4:1:0:x" transition-magic="0:0;4:1:0:x" call-id="4" rc-code="0" op-status="0" interval="0" on_node="B-0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/><lrm_rsc_op id="s_monitor_10000" operation_key="s_monitor_10000" operation="monitor" crm-debug-origin="do_update_resource" crm_feature_set="3.16.2" transition-key="10:1:8:x" transition-magic="0:1;10:1:8:x" call-id="10" rc-code="1" op-status="0" interval="10000" on_node="B-0" op-digest="x"/></lrm_resource>
+      </lrm_resources></lrm>
+    </node_state>
+    <node_state remote_node="true" id="B-1" uname="B-1" in_ccm="true">
+      <transient_attributes id="B-1"><instance_attributes id="a1"><nvpair id="a1-m" name="master-s" value="1"/></instance_attributes></transient_attributes>
+      <lrm id="B-1"><lrm_resources>
+        <lrm_resource id="s" class="ocf" provider="pacemaker" type="Stateful"><lrm_rsc_op id="s_last_0" operation_key="s_start_0" operation="start" crm-debug-origin="do_update_resource" crm_feature_set="3.16.2" transition-key="8:1:0:x" transition-magic="0:0;8:1:0:x" call-id="8" rc-code="0" op-status="0" interval="0" on_node="B-1" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource>
+      </lrm_resources></lrm>
+    </node_state>
+  </status>
+</cib>"#;
+
+#[test]
+fn a_fenced_guest_forgets_a_demoting_failure() {
+    assert_eq!(
+        summary(GUEST_RECOVERED),
+        [
+            "* Fence (reboot) B-0 (resource: B-docker-0) 'guest is unclean'",
+            "* Recover B-docker-0 ( n1 )",
+            "* Recover s:0 ( Promoted B-0 )",
+            "* Restart B-0 ( n1 ) due to required B-docker-0 start",
+        ]
+    );
+}

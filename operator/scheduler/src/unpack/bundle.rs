@@ -306,6 +306,31 @@ pub(super) fn finish(cl: &mut Cluster) {
             }
         }
     }
+    // A bundle's guest nodes come into being as the bundle is unpacked: resources
+    // configured before it never learn of them, so may not run there.
+    for b in &cl.bundles {
+        let Some(pos) = cl.top.iter().position(|&t| t == b.rsc) else {
+            continue;
+        };
+        let guests: Vec<usize> = b
+            .replicas
+            .iter()
+            .filter(|r| r.connection.is_some())
+            .filter_map(|r| cl.nodes.iter().position(|n| n.name == r.node))
+            .collect();
+        for &t in &cl.top[..pos] {
+            for &n in &guests {
+                locs.push(Location {
+                    id: format!("{}-before-{}", cl.resources[t].id, cl.resources[b.rsc].id),
+                    rsc: t,
+                    node: n,
+                    score: -INFINITY,
+                    role: None,
+                    discovery: Discovery::Never,
+                });
+            }
+        }
+    }
     cl.locations.extend(locs);
     // Each instance starts after its replica's container and connection.
     for b in &cl.bundles {
