@@ -93,7 +93,9 @@ fn own_locations(cl: &Cluster, r: RscIdx, w: &mut [i64]) {
 pub fn primitive_prefs(cl: &Cluster, r: RscIdx, w: &mut [i64]) {
     own_locations(cl, r, w);
     let res = &cl.resources[r];
-    for s in res.active_nodes() {
+    // A multiply active resource sticks nowhere (crm_simulate: no stickiness at all).
+    let single = res.active_nodes().nth(1).is_none();
+    for s in res.active_nodes().filter(|_| single) {
         if !s.failed || res.stickiness > 0 && !s.banned {
             w[s.node] = score::add(w[s.node], res.stickiness);
         }

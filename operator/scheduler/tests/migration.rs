@@ -390,3 +390,18 @@ fn a_migration_to_a_node_that_is_gone_leaves_the_source_unknown() {
         &["* Recover r ( n1 -> n3 )"],
     );
 }
+
+#[test]
+fn a_multiply_active_resource_sticks_nowhere() {
+    // Active on n1 and n2, stickiness 100, n3 preferred by 50: it moves to n3.
+    let cib = Cib::new(&["n1", "n2", "n3"])
+        .primitive("r")
+        .location("r", "n3", "50")
+        .running("r", "n1")
+        .running("r", "n2");
+    let xml = cib.xml().replace(
+        "</constraints>",
+        r#"</constraints><rsc_defaults><meta_attributes id="rd"><nvpair id="rd-s" name="resource-stickiness" value="100"/></meta_attributes></rsc_defaults>"#,
+    );
+    check_history("multiple-no-stickiness", &xml, &["* Move r ( n1 -> n3 )"]);
+}
