@@ -57,7 +57,7 @@ fn replicas_spread_with_their_address_connection_and_instance() {
 }
 
 /// A container on a Pacemaker Remote node: its connection runs on a cluster node.
-const ON_REMOTE: &str = r#"<cib crm_feature_set="3.0.12" validate-with="pacemaker-3.0" epoch="1" num_updates="0" admin_epoch="0" have-quorum="1" dc-uuid="1">
+const ON_REMOTE: &str = r#"<cib crm_feature_set="3.0.12" validate-with="pacemaker-3.7" epoch="1" num_updates="0" admin_epoch="0" have-quorum="1" dc-uuid="1">
   <configuration>
     <crm_config><cluster_property_set id="o"><nvpair id="o1" name="stonith-enabled" value="false"/></cluster_property_set></crm_config>
     <nodes><node id="1" uname="n1"/></nodes>
@@ -94,8 +94,9 @@ fn a_container_on_a_remote_node_has_its_connection_elsewhere() {
 
 /// promoted-max makes the primitive's clone promotable: a role-specific location on
 /// the bundle is its promotion preference, "promote the bundle" its promotion. A
-/// clone with notifications lets what follows it wait for them ("notified").
-const PROMOTABLE: &str = r#"<cib crm_feature_set="3.0.12" validate-with="pacemaker-3.0" epoch="1" num_updates="0" admin_epoch="0" have-quorum="1" dc-uuid="1">
+/// clone with notifications lets what follows it wait for them ("notified"). Other
+/// resources do not run on a bundle's guest nodes unless a location names them.
+const PROMOTABLE: &str = r#"<cib crm_feature_set="3.0.12" validate-with="pacemaker-3.7" epoch="1" num_updates="0" admin_epoch="0" have-quorum="1" dc-uuid="1">
   <configuration>
     <crm_config><cluster_property_set id="o"><nvpair id="o1" name="stonith-enabled" value="false"/></cluster_property_set></crm_config>
     <nodes><node id="1" uname="n1"/><node id="2" uname="n2"/></nodes>
@@ -118,8 +119,8 @@ const PROMOTABLE: &str = r#"<cib crm_feature_set="3.0.12" validate-with="pacemak
     </resources>
     <constraints>
       <rsc_location id="l1" rsc="B" role="Promoted" node="B-1" score="100"/>
-      <rsc_order id="o1" first="B" first-action="promote" then="x" then-action="start"/>
-      <rsc_order id="o2" first="C" first-action="start" then="W" then-action="start"/>
+      <rsc_order id="ord1" first="B" first-action="promote" then="x" then-action="start"/>
+      <rsc_order id="ord2" first="C" first-action="start" then="W" then-action="start"/>
     </constraints>
   </configuration>
   <status>
@@ -142,7 +143,7 @@ fn a_bundle_promotes_its_primitive_and_orders_by_its_name() {
             "* Start W-podman-0 ( n1 ) due to unrunnable C notified (blocked)",
             "* Start s:0 ( B-0 )",
             "* Start w:0 ( W-0 ) due to unrunnable W-podman-0 start (blocked)",
-            "* Start x ( B-0 )",
+            "* Start x ( n2 )",
         ]
     );
 }
@@ -363,4 +364,49 @@ fn a_fenced_guest_forgets_a_demoting_failure() {
             "* Restart B-0 ( n1 ) due to required B-docker-0 start",
         ]
     );
+}
+
+/// A resource configured after a bundle runs on its guest node when a location
+/// constraint names that node.
+const NAMED_GUEST: &str = r#"<cib crm_feature_set="3.0.12" validate-with="pacemaker-3.7" epoch="1" num_updates="0" admin_epoch="0" have-quorum="1" dc-uuid="1">
+  <configuration>
+    <crm_config><cluster_property_set id="o"><nvpair id="o1" name="stonith-enabled" value="false"/></cluster_property_set></crm_config>
+    <nodes><node id="1" uname="n1"/><node id="2" uname="n2"/></nodes>
+    <resources>
+      <bundle id="B">
+        <docker image="img" replicas="2" promoted-max="1"/>
+        <network control-port="3121"/>
+        <primitive class="ocf" id="s" provider="pacemaker" type="Stateful"/>
+      </bundle>
+      <bundle id="W">
+        <podman image="img2" replicas="1"/>
+        <network control-port="3122"/>
+        <primitive class="ocf" id="w" provider="pacemaker" type="Dummy"/>
+      </bundle>
+      <primitive class="ocf" id="x" provider="pacemaker" type="Dummy"/>
+      <clone id="C">
+        <meta_attributes id="cm"><nvpair id="cm1" name="notify" value="true"/><nvpair id="cm2" name="target-role" value="Stopped"/></meta_attributes>
+        <primitive class="ocf" id="c" provider="pacemaker" type="Dummy"/>
+      </clone>
+    </resources>
+    <constraints><rsc_location id="lx" rsc="x" node="B-0" score="100"/>
+      <rsc_location id="l1" rsc="B" role="Promoted" node="B-1" score="100"/>
+      <rsc_order id="ord1" first="B" first-action="promote" then="x" then-action="start"/>
+      <rsc_order id="ord2" first="C" first-action="start" then="W" then-action="start"/>
+    </constraints>
+  </configuration>
+  <status>
+    <node_state id="1" uname="n1" in_ccm="true" crmd="online" join="member" expected="member"/>
+    <node_state id="2" uname="n2" in_ccm="true" crmd="online" join="member" expected="member"/>
+  </status>
+</cib>"#;
+
+#[test]
+fn a_location_opens_a_guest_node_to_a_later_resource() {
+    let lines = summary(NAMED_GUEST);
+    assert!(
+        lines.contains(&"* Start x ( B-0 )".to_string()),
+        "{lines:?}"
+    );
+    assert_eq!(lines.len(), 10, "{lines:?}");
 }

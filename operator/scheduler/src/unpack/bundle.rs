@@ -307,7 +307,16 @@ pub(super) fn finish(cl: &mut Cluster) {
         }
     }
     // A bundle's guest nodes come into being as the bundle is unpacked: resources
-    // configured before it never learn of them, so may not run there.
+    // configured before it never learn of them, so may not run there; those after it
+    // only where a location constraint names the node.
+    let implicit_tops: Vec<RscIdx> = cl
+        .bundles
+        .iter()
+        .flat_map(|b| {
+            let conns = b.replicas.iter().filter_map(|r| r.connection);
+            std::iter::once(b.rsc).chain(b.child_clone).chain(conns)
+        })
+        .collect();
     for b in &cl.bundles {
         let Some(pos) = cl.top.iter().position(|&t| t == b.rsc) else {
             continue;
@@ -318,10 +327,20 @@ pub(super) fn finish(cl: &mut Cluster) {
             .filter(|r| r.connection.is_some())
             .filter_map(|r| cl.nodes.iter().position(|n| n.name == r.node))
             .collect();
-        for &t in &cl.top[..pos] {
+        for (k, &t) in cl.top.iter().enumerate() {
+            if k > pos && implicit_tops.contains(&t) {
+                continue;
+            }
             for &n in &guests {
+                let named = cl
+                    .locations
+                    .iter()
+                    .any(|l| l.node == n && cl.top_of(l.rsc) == t);
+                if k > pos && named {
+                    continue;
+                }
                 locs.push(Location {
-                    id: format!("{}-before-{}", cl.resources[t].id, cl.resources[b.rsc].id),
+                    id: format!("{}-not-on-{}", cl.resources[t].id, cl.nodes[n].name),
                     rsc: t,
                     node: n,
                     score: -INFINITY,
