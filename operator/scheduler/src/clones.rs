@@ -85,9 +85,14 @@ fn with_dependents(
 
 pub fn assign_clone(pl: &mut Planner, c: RscIdx) {
     let cl = pl.cl;
-    let Some(cfg) = cl.resources[c].clone.clone() else {
+    let Some(mut cfg) = cl.resources[c].clone.clone() else {
         return;
     };
+    // clone-node-max only applies to globally-unique clones: anonymous instances are
+    // interchangeable, one per node.
+    if !cfg.unique {
+        cfg.node_max = 1;
+    }
     let mut cw = own_weights(cl, c);
     pl.apply_primaries(c, &mut cw);
     pl.p.scores

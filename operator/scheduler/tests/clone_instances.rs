@@ -135,3 +135,34 @@ fn a_blocked_instance_hosts_no_dependents() {
     lines.sort();
     assert_eq!(lines, ["* Move d ( n1 -> n2 )", "* Start a:1 ( n2 )"]);
 }
+
+/// clone-node-max only applies to globally-unique clones: an anonymous clone runs
+/// one instance per node (a second copy on a node is stopped), a unique one up to it.
+#[test]
+fn clone_node_max_is_for_unique_clones() {
+    let cib = |unique: &str| {
+        Cib::new(&["n1", "n2"]).clone_of(
+            "A",
+            "a",
+            &[
+                ("clone-max", "3"),
+                ("clone-node-max", "2"),
+                ("globally-unique", unique),
+            ],
+        )
+    };
+    check(
+        "node-max-anonymous",
+        &cib("false"),
+        &["* Start a:0 ( n1 )", "* Start a:1 ( n2 )"],
+    );
+    check(
+        "node-max-unique",
+        &cib("true"),
+        &[
+            "* Start a:0 ( n1 )",
+            "* Start a:1 ( n2 )",
+            "* Start a:2 ( n1 )",
+        ],
+    );
+}
