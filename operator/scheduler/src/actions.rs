@@ -794,7 +794,10 @@ fn stops_restart_thens(
             let here = changes[ti].from.map(|(n, _)| n);
             let first_stops = cl.primitives_of(o.first).iter().any(|f| {
                 idx.get(f).is_some_and(|&i| {
-                    changes[i].stops() && (!per_node || changes[i].from.map(|(n, _)| n) == here)
+                    // A migration's stop comes after the migrate_from: no restart.
+                    changes[i].stops()
+                        && changes[i].kind != ChangeKind::Migrate
+                        && (!per_node || changes[i].from.map(|(n, _)| n) == here)
                 })
             });
             if !first_stops {

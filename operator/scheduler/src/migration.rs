@@ -14,7 +14,7 @@
 
 use crate::{
     actions::{Change, ChangeKind},
-    model::{Cluster, OrderKind, RscIdx},
+    model::{Cluster, Kind, OrderKind, RscIdx},
 };
 use std::collections::HashMap;
 
@@ -69,16 +69,20 @@ pub fn unmigratable_after_restarts(
         // The inverse ordering ("then" before "first", opposite actions) needs the
         // first's opposite action: a stop held back only by a stop-and-start of the
         // same primitive (a clone instance that just stops does not), a start by any.
+        // A group's own start and stop happen even when its members migrate.
+        let group = cl.resources[o.first].kind == Kind::Group;
         let held = cl
             .primitives_of(o.first)
             .iter()
             .filter_map(|f| idx.get(f))
             .any(|&fi| {
-                if inverse == "stop" {
-                    stops_and_starts(&changes[fi])
-                } else {
-                    really_starts(&changes[fi])
-                }
+                let c = &changes[fi];
+                (group && c.kind == ChangeKind::Migrate && !c.blocked)
+                    || if inverse == "stop" {
+                        stops_and_starts(c)
+                    } else {
+                        really_starts(c)
+                    }
             });
         if held {
             let then = &mut changes[ti];

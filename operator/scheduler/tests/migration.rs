@@ -188,6 +188,49 @@ fn no_migration_when_the_inverse_ordering_needs_a_start() {
     );
 }
 
+#[test]
+fn a_group_starts_and_stops_even_when_its_members_migrate() {
+    // Group g (x, y migratable) migrates n1 -> n3; b after g cannot migrate. A
+    // migrating first of "stop then stop" (c before d) restarts nothing.
+    let member = |id: &str| {
+        format!(
+            r#"<primitive id="{id}" class="ocf" provider="heartbeat" type="Dummy"><meta_attributes id="{id}-m"><nvpair id="{id}-m-a" name="allow-migrate" value="true"/></meta_attributes></primitive>"#
+        )
+    };
+    let cib = Cib::new(&["n1", "n2", "n3"])
+        .raw_resource(&format!(
+            r#"<group id="g">{}{}</group>"#,
+            member("x"),
+            member("y")
+        ))
+        .primitive_meta("b", MIGRATE)
+        .primitive_meta("c", MIGRATE)
+        .primitive("d")
+        .location("g", "n3", "INFINITY")
+        .location("b", "n1", "INFINITY")
+        .location("c", "n1", "INFINITY")
+        .location("d", "n3", "INFINITY")
+        .order("g", "b")
+        .constraint(
+            r#"<rsc_order id="c-d" first="c" first-action="stop" then="d" then-action="stop"/>"#,
+        )
+        .running("x", "n1")
+        .running("y", "n1")
+        .running("b", "n2")
+        .running("c", "n2")
+        .running("d", "n3");
+    check(
+        "migration-after-group",
+        &cib,
+        &[
+            "* Migrate x ( n1 -> n3 )",
+            "* Migrate y ( n1 -> n3 )",
+            "* Move b ( n2 -> n1 ) due to unrunnable g stop",
+            "* Migrate c ( n2 -> n1 )",
+        ],
+    );
+}
+
 // ---- Migrations the history left unfinished or failed ----
 //
 // r (allow-migrate) on n1, n2, n3 (`offline` is down); `want` is where it should
