@@ -877,7 +877,11 @@ fn reloadable(
 fn definition_changed(res: &crate::model::Resource, recorded: Option<&str>) -> bool {
     match recorded {
         Some(d) if !res.orphan => match d.strip_prefix("secure:").and_then(|x| x.split_once('|')) {
-            Some((names, digest)) => {
+            Some((names, digests)) => {
+                let (digest, full) = digests.split_once('|').unwrap_or((digests, ""));
+                if full == crate::digest::parameters_digest(&res.params) {
+                    return false;
+                }
                 let mut p = res.params.clone();
                 for n in names.split_whitespace() {
                     p.remove(n);

@@ -65,6 +65,9 @@ pub struct Node {
     pub remote_of: Option<RscIdx>,
     /// For guest nodes: the container resource the connection runs with.
     pub container: Option<RscIdx>,
+    /// For remote nodes: the status records a fencing since the connection was lost
+    /// (`node_fenced`).
+    pub was_fenced: bool,
 }
 
 impl Node {
@@ -207,8 +210,13 @@ pub struct NodeStatus {
     /// A finished migration's source that was not stopped yet: inactive, but the
     /// stop is still due (and listed nowhere).
     pub dangling: bool,
-    /// Name of the failed operation (for fencing reasons and recovery).
+    /// Name of the failed operation ("probe" for a one-time monitor).
     pub failed_op: Option<String>,
+    /// For a remote connection: when an operation of an established connection last
+    /// failed (epoch seconds). Such a failure resets (fences) the remote node, and with
+    /// `reconnect_interval` it outlives a later stop: the connection stays down until
+    /// the interval has passed.
+    pub reset_failure: Option<i64>,
     /// `op-digest` of the start that put the resource here (definition-change check).
     pub start_digest: Option<String>,
     /// With an agent that can reload: the parameters whose change needs a restart
@@ -287,6 +295,11 @@ impl Resource {
     /// Nodes where the history says the resource is active.
     pub fn active_nodes(&self) -> impl Iterator<Item = &NodeStatus> {
         self.status.iter().filter(|s| s.role.is_active())
+    }
+    /// An `ocf:pacemaker:remote` connection (configured, or implicit for a guest node).
+    pub fn is_remote_connection(&self) -> bool {
+        matches!(&self.kind, Kind::Primitive { class, provider, agent }
+            if class == "ocf" && provider.as_deref() == Some("pacemaker") && agent == "remote")
     }
     pub fn is_stonith(&self) -> bool {
         matches!(&self.kind, Kind::Primitive { class, .. } if class == "stonith")

@@ -88,6 +88,7 @@ struct Outcome {
     start_digest: Option<String>,
     restart_digest: Option<(Option<String>, String)>,
     fatal: bool,
+    reset_failure: Option<i64>,
 }
 
 fn replay(ops: &mut [Op], rsc: Option<&Resource>, cl: &Cluster) -> Outcome {
@@ -106,6 +107,7 @@ fn replay(ops: &mut [Op], rsc: Option<&Resource>, cl: &Cluster) -> Outcome {
         start_digest: None,
         restart_digest: None,
         fatal: false,
+        reset_failure: None,
     };
     let promotable = rsc.is_some_and(|r| {
         r.parent
@@ -223,7 +225,13 @@ fn replay(ops: &mut [Op], rsc: Option<&Resource>, cl: &Cluster) -> Outcome {
             out.banned = true;
         }
         out.failed = true;
-        out.failed_op = Some(op.name.to_string());
+        out.failed_op = Some(if is_probe { "probe" } else { op.name }.to_string());
+        // A failed probe or start means no connection was established yet; any other
+        // failure of a remote connection (without an on-fail of its own) loses it.
+        if !is_probe && op.name != "start" && configured_on_fail.is_none_or(|f| f == OnFail::Fence)
+        {
+            out.reset_failure = Some(out.reset_failure.unwrap_or(0).max(op.last_change));
+        }
         out.on_fail = configured_on_fail;
         match op.name {
             "stop" => {
@@ -246,9 +254,6 @@ fn replay(ops: &mut [Op], rsc: Option<&Resource>, cl: &Cluster) -> Outcome {
             "demote" => out.role = Role::Unpromoted,
             "start" => {
                 out.role = started;
-                if cl.options.start_failure_is_fatal {
-                    out.banned = true;
-                }
             }
             "notify" => {
                 out.failed = false;
@@ -267,12 +272,17 @@ fn replay(ops: &mut [Op], rsc: Option<&Resource>, cl: &Cluster) -> Outcome {
 /// those parameters.
 fn record_digests(out: &mut Outcome, op: &Op) {
     // With secure parameters (passwords) masked in the CIB, the digest without
-    // them is the one to compare: "secure:<names>|<digest>".
+    // them is the one to compare: "secure:<names>|<digest>|<op-digest>" (the full
+    // op-digest still counts when it matches).
     out.start_digest = match (
         op.x.attribute("op-secure-params"),
         op.x.attribute("op-secure-digest"),
     ) {
-        (Some(names), Some(d)) => Some(format!("secure:{}|{d}", names.trim())),
+        (Some(names), Some(d)) => Some(format!(
+            "secure:{}|{d}|{}",
+            names.trim(),
+            op.x.attribute("op-digest").unwrap_or_default()
+        )),
         _ => op.x.attribute("op-digest").map(|d| d.to_string()),
     };
     out.restart_digest = op.x.attribute("op-restart-digest").map(|d| {
@@ -353,6 +363,7 @@ pub fn unpack_history(cl: &mut Cluster, status: &[XNode], _cfg: Option<XNode>, i
             utilization: Default::default(),
             remote_of: None,
             container: None,
+            was_fenced: false,
         });
         if let Some(c) = lr.attribute("container") {
             orphan_guests.push((cl.nodes.len() - 1, c.to_string()));
@@ -430,7 +441,9 @@ fn unpack_node_histories(cl: &mut Cluster, status: &[XNode], idx: &IdIndex) {
                 || out.failed
                 || out.banned
                 || out.pending
-                || out.migrate_from.is_some();
+                || out.migrate_from.is_some()
+                || (out.reset_failure.is_some()
+                    && guess.is_some_and(|r| cl.resources[r].is_remote_connection()));
             // Every entry of an anonymous clone takes an instance, even an inactive one.
             let base = id.rsplit_once(':').map(|(b, _)| b).unwrap_or(id);
             let anon = match lookup.by_id.get(id) {
@@ -526,6 +539,7 @@ fn unpack_node_histories(cl: &mut Cluster, status: &[XNode], idx: &IdIndex) {
                 failed_op: out.failed_op,
                 restart: false,
                 dangling: false,
+                reset_failure: out.reset_failure,
             });
         }
     }

@@ -163,6 +163,7 @@ pub(super) fn settle(cl: &mut Cluster, traces: &[(RscIdx, NodeIdx, Trace)]) {
                     restart_digest: None,
                     restart,
                     dangling: false,
+                    reset_failure: None,
                 };
                 match (mt.ok, src_active) {
                     // Partial: it may continue towards the target.

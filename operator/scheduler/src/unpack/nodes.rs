@@ -100,6 +100,7 @@ pub fn unpack_nodes(
             utilization,
             remote_of: None,
             container: None,
+            was_fenced: false,
         };
         match st {
             None => {
@@ -215,6 +216,7 @@ pub fn add_remote_nodes(cl: &mut Cluster, status: &[XNode], idx: &IdIndex, ctx: 
             utilization: BTreeMap::new(),
             remote_of: None,
             container: None,
+            was_fenced: false,
         });
     }
     for (name, rsc) in found {
@@ -247,7 +249,8 @@ pub fn add_remote_nodes(cl: &mut Cluster, status: &[XNode], idx: &IdIndex, ctx: 
                     attrs,
                     utilization: BTreeMap::new(),
                     remote_of: None,
-            container: None,
+                    container: None,
+                    was_fenced: false,
                 });
                 cl.nodes.len() - 1
             }
@@ -262,7 +265,15 @@ pub fn add_remote_nodes(cl: &mut Cluster, status: &[XNode], idx: &IdIndex, ctx: 
         } else {
             "remote"
         };
+        let fenced_at = states
+            .iter()
+            .find(|s| {
+                s.attribute("uname") == Some(name.as_str())
+                    || s.attribute("id") == Some(name.as_str())
+            })
+            .and_then(|s| s.attribute("node_fenced"));
         let node = &mut cl.nodes[n];
+        node.was_fenced = fenced_at.is_some_and(|v| !v.is_empty() && v != "0");
         node.kind = NodeKind::Remote;
         node.remote_of = Some(rsc);
         node.container = container;
@@ -285,6 +296,21 @@ pub fn settle_remote_online(cl: &mut Cluster) {
             });
         }
     }
+    let fencing = cl.options.stonith_enabled && !cl.options.maintenance_mode;
+    for n in 0..cl.nodes.len() {
+        if cl.nodes[n].kind != NodeKind::Remote || cl.nodes[n].container.is_some() {
+            continue;
+        }
+        // A remote node nothing connects to (no connection resource, not even in the
+        // history) is offline; what its history shows active there makes it unclean.
+        if cl.nodes[n].remote_of.is_none() {
+            cl.nodes[n].online = false;
+            if fencing && let Some(x) = first_active_on(cl, n) {
+                cl.nodes[n].unclean = true;
+                cl.nodes[n].unclean_reason = format!("{x} is thought to be active there");
+            }
+        }
+    }
     for n in 0..cl.nodes.len() {
         if let Some(r) = cl.nodes[n].remote_of {
             // Running and healthy; a guest's also on a host that is not itself unclean
@@ -297,27 +323,35 @@ pub fn settle_remote_online(cl: &mut Cluster) {
             };
             let up = running(r) && cl.nodes[n].container.is_none_or(running);
             cl.nodes[n].online = up;
-            // A remote node whose connection failed may still run its resources: with
-            // fencing enabled it is unclean until fenced.
+            if !guest && hold_for_reconnect(cl, n, r) {
+                cl.nodes[n].online = false;
+                cl.resources[r].target_role = Some(crate::model::Role::Stopped);
+            }
+            let failed = cl.resources[r]
+                .status
+                .iter()
+                .find(|s| s.failed && s.role.is_active());
             if !guest
                 && cl.options.stonith_enabled
-                && cl.resources[r].status.iter().any(|s| s.failed && s.role.is_active())
+                && (failed.is_some_and(resets_remote) || unfenced_reset(cl, n, r))
             {
+                // A connection that was up and then failed loses the node's state:
+                // it is fenced whether or not anything runs there.
                 cl.nodes[n].unclean = true;
                 cl.nodes[n].unclean_reason = "remote connection is unrecoverable".into();
-            } else if !guest && !up && cl.options.stonith_enabled && !cl.options.maintenance_mode
-            {
-                // Down, yet its history shows resources active there: unclean, unless
-                // the connection can be re-established (decided when fencing).
-                let active = cl.resources.iter().find(|x| {
-                    x.managed && x.status.iter().any(|s| s.node == n && s.role.is_active())
-                });
-                if let Some(x) = active {
+            } else if !guest && !up && fencing {
+                // Down, yet its history shows resources active there: unclean. Unless
+                // the connection failed, fencing is revoked if it can be re-established
+                // elsewhere (decided when fencing).
+                if let Some(x) = first_active_on(cl, n) {
                     cl.nodes[n].unclean = true;
-                    cl.nodes[n].unclean_reason = format!(
-                        "{} is active there (fencing will be revoked if remote connection can be re-established elsewhere)",
-                        x.id
-                    );
+                    cl.nodes[n].unclean_reason = if failed.is_some() {
+                        format!("{x} is thought to be active there")
+                    } else {
+                        format!(
+                            "{x} is active there (fencing will be revoked if remote connection can be re-established elsewhere)"
+                        )
+                    };
                 }
             }
             // A guest node that is down while its history shows managed resources
@@ -340,4 +374,59 @@ pub fn settle_remote_online(cl: &mut Cluster) {
             }
         }
     }
+}
+
+/// The first managed resource the history shows active on node `n`.
+fn first_active_on(cl: &Cluster, n: usize) -> Option<String> {
+    cl.resources
+        .iter()
+        .find(|x| x.managed && x.status.iter().any(|s| s.node == n && s.role.is_active()))
+        .map(|x| x.id.clone())
+}
+
+/// Whether a failure of a remote connection resets (fences) its remote node: by
+/// default every failure of a connection that was established does (a failed probe or
+/// start means there was no connection yet); a configured on-fail says otherwise.
+fn resets_remote(s: &crate::model::NodeStatus) -> bool {
+    match s.on_fail {
+        Some(f) => f == crate::model::OnFail::Fence,
+        None => !matches!(s.failed_op.as_deref(), Some("start") | Some("probe")),
+    }
+}
+
+/// A remote connection's `reconnect_interval` in seconds (0: none).
+fn reconnect_interval_s(res: &crate::model::Resource) -> i64 {
+    res.params
+        .get("reconnect_interval")
+        .and_then(|v| super::resources::parse_interval_ms(v))
+        .map_or(0, |ms| (ms / 1000) as i64)
+}
+
+/// The last failure of connection `r` that lost its remote node, while it still
+/// counts: with a `reconnect_interval` until that long after it (and the node was
+/// fenced since).
+fn pending_reset(cl: &Cluster, r: usize) -> Option<i64> {
+    if !cl.options.stonith_enabled || reconnect_interval_s(&cl.resources[r]) == 0 {
+        return None;
+    }
+    cl.resources[r]
+        .status
+        .iter()
+        .filter_map(|s| s.reset_failure)
+        .max()
+}
+
+/// With `reconnect_interval`, a connection that lost its remote node stays stopped
+/// until the node was fenced and the interval has passed since the failure.
+fn hold_for_reconnect(cl: &Cluster, n: usize, r: usize) -> bool {
+    let Some(at) = pending_reset(cl, r) else {
+        return false;
+    };
+    !cl.nodes[n].was_fenced || at + reconnect_interval_s(&cl.resources[r]) > cl.now
+}
+
+/// A connection failure held by `reconnect_interval` whose node was not fenced yet:
+/// it still has to be, even with the connection stopped meanwhile.
+fn unfenced_reset(cl: &Cluster, n: usize, r: usize) -> bool {
+    pending_reset(cl, r).is_some() && !cl.nodes[n].was_fenced
 }
