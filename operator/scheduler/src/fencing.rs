@@ -46,13 +46,18 @@ pub fn decide(cl: &mut Cluster) -> Vec<Fence> {
         }
     };
     let may_fence = cl.options.have_quorum || cl.options.no_quorum_policy == NoQuorumPolicy::Ignore;
-    for (n, node) in cl.nodes.iter().enumerate() {
-        if node.unclean
-            && node.unclean_reason.ends_with("can be re-established elsewhere)")
-            && node.remote_of.is_some_and(|c| connection_can_run(cl, c))
+    // Fencing revoked: the connection comes back, and with it what runs there. (The
+    // reason stays: if the connection finds no node after all, the node is fenced.)
+    for n in 0..cl.nodes.len() {
+        if revocable(&cl.nodes[n])
+            && cl.nodes[n]
+                .remote_of
+                .is_some_and(|c| connection_can_run(cl, c))
         {
-            continue; // fencing revoked: the connection will come back
+            cl.nodes[n].unclean = false;
         }
+    }
+    for (n, node) in cl.nodes.iter().enumerate() {
         if node.unclean && may_fence {
             // A clean offline node with nothing active needs no fencing.
             push(&mut out, n, node.unclean_reason.clone());
@@ -140,6 +145,17 @@ pub fn after_placement(
     for n in 0..cl.nodes.len() {
         let node = &cl.nodes[n];
         let Some(conn) = node.remote_of else { continue };
+        // Fencing was revoked for a connection that then found no node.
+        if !node.unclean && revocable(node) && pl.node[conn].is_none() {
+            fences.push(Fence {
+                node: n,
+                action: action.clone(),
+                reason: node.unclean_reason.clone(),
+                container: None,
+            });
+            cl.nodes[n].unclean = true;
+            continue;
+        }
         if node.container.is_some() || fences.iter().any(|f| f.node == n) {
             continue;
         }
@@ -174,8 +190,16 @@ fn connection_can_run(cl: &Cluster, conn: usize) -> bool {
         node.remote_of.is_none()
             && node.online
             && node.can_host()
-            && !cl.locations.iter().any(|l| {
-                l.rsc == conn && l.node == n && l.score <= -crate::score::INFINITY
-            })
+            && !cl
+                .locations
+                .iter()
+                .any(|l| l.rsc == conn && l.node == n && l.score <= -crate::score::INFINITY)
     })
+}
+
+/// A remote node unclean only because its history shows resources active there while
+/// its connection is down: fencing is revoked if the connection starts again.
+fn revocable(node: &crate::model::Node) -> bool {
+    node.unclean_reason
+        .ends_with("can be re-established elsewhere)")
 }

@@ -24,6 +24,8 @@ struct Remote {
     /// `app` (preferring the remote node) is active there.
     app_there: bool,
     now: i64,
+    /// The connection is banned from n1 and has failed too often on n2.
+    conn_nowhere: bool,
 }
 
 impl Remote {
@@ -63,6 +65,14 @@ impl Remote {
         } else {
             String::new()
         };
+        let (ban, n2_attrs) = if self.conn_nowhere {
+            (
+                r#"<rsc_location id="rem-n1" rsc="rem" node="n1" score="-INFINITY"/>"#,
+                r#"<transient_attributes id="2"><instance_attributes id="s2"><nvpair id="s2-fc" name="fail-count-rem" value="INFINITY"/></instance_attributes></transient_attributes>"#,
+            )
+        } else {
+            ("", "")
+        };
         format!(
             r#"<cib validate-with="pacemaker-3.7" epoch="1" num_updates="0" admin_epoch="0" have-quorum="1" execution-date="{now}">
   <configuration>
@@ -73,14 +83,14 @@ impl Remote {
       {conn}
       <primitive id="app" class="ocf" provider="heartbeat" type="Dummy"/>
     </resources>
-    <constraints><rsc_location id="app-rem" rsc="app" node="rem" score="100"/></constraints>
+    <constraints><rsc_location id="app-rem" rsc="app" node="rem" score="100"/>{ban}</constraints>
   </configuration>
   <status>
     <node_state id="1" uname="n1" in_ccm="true" crmd="online" join="member" expected="member"><lrm id="1"><lrm_resources>
       <lrm_resource id="fence" class="stonith" type="fence_dummy"><lrm_rsc_op id="fence_last_0" operation_key="fence_start_0" operation="start" interval="0" call-id="1" rc-code="0" op-status="0" transition-key="1:1:0:x" transition-magic="0:0;1:1:0:x" last-rc-change="900" {digest}/></lrm_resource>
       <lrm_resource id="rem" class="ocf" provider="pacemaker" type="remote">{ops}</lrm_resource>
     </lrm_resources></lrm></node_state>
-    <node_state id="2" uname="n2" in_ccm="true" crmd="online" join="member" expected="member"/>
+    <node_state id="2" uname="n2" in_ccm="true" crmd="online" join="member" expected="member">{n2_attrs}</node_state>
     <node_state id="rem" uname="rem" remote_node="true"{fenced}><lrm id="rem"><lrm_resources>{app}</lrm_resources></lrm></node_state>
   </status>
 </cib>"#,
@@ -107,6 +117,7 @@ fn remote(conn: &'static [Op]) -> Remote {
         node_fenced: None,
         app_there: true,
         now: 1000,
+        conn_nowhere: false,
     }
 }
 
@@ -201,6 +212,28 @@ fn remote_node_without_a_connection_is_offline_and_fenced_for_what_ran_there() {
         r.summary(),
         [
             "* Fence (reboot) rem 'app is thought to be active there'",
+            "* Move app ( rem -> n2 )",
+        ]
+    );
+}
+
+#[test]
+fn stopped_connection_that_can_start_again_revokes_fencing() {
+    // What the history shows active on the remote node stays there.
+    assert_eq!(
+        remote(&[START, STOP]).summary(),
+        ["* Move fence ( n1 -> n2 )", "* Start rem ( n1 )"]
+    );
+    // Unless the connection finds no node after all (here: after placement, for a
+    // fail-count): then the node is fenced.
+    let nowhere = Remote {
+        conn_nowhere: true,
+        ..remote(&[START, STOP])
+    };
+    assert_eq!(
+        nowhere.summary(),
+        [
+            "* Fence (reboot) rem 'app is active there (fencing will be revoked if remote connection can be re-established elsewhere)'",
             "* Move app ( rem -> n2 )",
         ]
     );
