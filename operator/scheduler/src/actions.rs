@@ -81,7 +81,7 @@ pub fn decide(cl: &Cluster, pl: &Placement, fenced: &[NodeIdx]) -> Vec<Change> {
         let partial = active
             .iter()
             .find_map(|s| s.migrated_to.map(|t| (s.node, t)))
-            .filter(|&(_, t)| pl.node[r] == Some(t));
+            .filter(|&(_, t)| pl.node[r] == Some(t) && res.allow_migrate);
         if let Some((src, t)) = partial {
             active.retain(|s| s.node != t);
             if let Some(pos) = active.iter().position(|s| s.node == src) {

@@ -327,6 +327,15 @@ fn a_partial_migration_continues_only_to_its_target() {
 }
 
 #[test]
+fn only_a_migratable_resource_continues_a_partial_migration() {
+    let cib = history_cib("n2", &[START, MIGRATE_TO], &[PROBE], "").replace(
+        r#"<nvpair id="r-m-a" name="allow-migrate" value="true"/>"#,
+        "",
+    );
+    check_history("partial-not-migratable", &cib, &["* Restart r ( n2 )"]);
+}
+
+#[test]
 fn a_source_stopped_before_the_migrate_from_leaves_the_target_uncertain() {
     let h1 = [START, MIGRATE_TO, SOURCE_STOP];
     let h2 = [PROBE];
