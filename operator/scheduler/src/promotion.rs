@@ -11,17 +11,29 @@ use crate::{
 /// eligible (no promotion score at all).
 fn promotion_score(pl: &Planner, c: RscIdx, inst: RscIdx, node: NodeIdx) -> Option<i64> {
     let cl = pl.cl;
-    let attrs = &cl.nodes[node].attrs;
     let mut total: Option<i64> = None;
     for p in cl.primitives_of(inst) {
         let r = &cl.resources[p];
+        // container-attribute-target=host: a guest's user-defined attributes are the
+        // ones of the node its container runs on now (none while it is not running).
+        let on_host = r
+            .meta
+            .get("container-attribute-target")
+            .is_some_and(|v| v == "host");
+        let attrs = match cl.nodes[node].container {
+            Some(c) if on_host => cl.resources[c]
+                .active_nodes()
+                .next()
+                .map(|s| &cl.nodes[s.node].attrs),
+            _ => Some(&cl.nodes[node].attrs),
+        };
         let keys = [
             format!("master-{}", r.config_id),
             format!("master-{}", r.id),
         ];
         let v = keys
             .iter()
-            .find_map(|k| attrs.get(k))
+            .find_map(|k| attrs.and_then(|a| a.get(k)))
             .and_then(|v| score::parse(v));
         if let Some(v) = v {
             total = Some(score::add(total.unwrap_or(0), v));

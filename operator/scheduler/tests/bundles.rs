@@ -410,3 +410,96 @@ fn a_location_opens_a_guest_node_to_a_later_resource() {
     );
     assert_eq!(lines.len(), 10, "{lines:?}");
 }
+
+/// container-attribute-target=host: the promotion scores are the hosts' (n2 runs
+/// replica 1's container and prefers it).
+const HOST_ATTRIBUTES: &str = r#"<cib crm_feature_set="3.0.12" validate-with="pacemaker-3.7" epoch="1" num_updates="0" admin_epoch="0" have-quorum="1" dc-uuid="2">
+  <configuration>
+    <crm_config><cluster_property_set id="o"><nvpair id="o1" name="stonith-enabled" value="true"/></cluster_property_set></crm_config>
+    <nodes><node id="1" uname="n1"/><node id="2" uname="n2"/></nodes>
+    <resources>
+      <primitive id="fence" class="stonith" type="fence_dummy"/>
+      <bundle id="B">
+        <docker image="img" replicas="2" promoted-max="1"/>
+        <network control-port="3121"/>
+        <primitive class="ocf" id="s" provider="pacemaker" type="Stateful"><meta_attributes id="s-m"><nvpair id="s-m-cat" name="container-attribute-target" value="host"/></meta_attributes></primitive>
+      </bundle>
+    </resources>
+    <constraints></constraints>
+  </configuration>
+  <status>
+    <node_state id="1" uname="n1" in_ccm="true" crmd="online" join="member" expected="member">
+      <transient_attributes id="1"><instance_attributes id="t1"><nvpair id="t1-m" name="master-s" value="5"/></instance_attributes></transient_attributes>
+      <lrm id="1"><lrm_resources>
+        <lrm_resource id="B-docker-0" class="ocf" provider="heartbeat" type="docker"><lrm_rsc_op id="B-docker-0_last_0" operation_key="B-docker-0_start_0" operation="start" crm-debug-origin="do_update_resource" crm_feature_set="3.16.2" transition-key="2:1:0:x" transition-magic="0:0;2:1:0:x" call-id="2" rc-code="0" op-status="0" interval="0" on_node="n1" op-digest="31d155ca35508ceba91cd4fa7a11f44c"/></lrm_resource>
+        <lrm_resource id="B-0" class="ocf" provider="pacemaker" type="remote"><lrm_rsc_op id="B-0_last_0" operation_key="B-0_start_0" operation="start" crm-debug-origin="do_update_resource" crm_feature_set="3.16.2" transition-key="3:1:0:x" transition-magic="0:0;3:1:0:x" call-id="3" rc-code="0" op-status="0" interval="0" on_node="n1" op-digest="1debd0eb13d61ecda2c892eff99a1811"/></lrm_resource>
+      </lrm_resources></lrm>
+    </node_state>
+    <node_state id="2" uname="n2" in_ccm="true" crmd="online" join="member" expected="member">
+      <transient_attributes id="2"><instance_attributes id="t2"><nvpair id="t2-m" name="master-s" value="10"/></instance_attributes></transient_attributes>
+      <lrm id="2"><lrm_resources>
+        <lrm_resource id="B-docker-1" class="ocf" provider="heartbeat" type="docker"><lrm_rsc_op id="B-docker-1_last_0" operation_key="B-docker-1_start_0" operation="start" crm-debug-origin="do_update_resource" crm_feature_set="3.16.2" transition-key="5:1:0:x" transition-magic="0:0;5:1:0:x" call-id="5" rc-code="0" op-status="0" interval="0" on_node="n2" op-digest="7f702095d36d5083c18a545a303c3590"/></lrm_resource>
+        <lrm_resource id="B-1" class="ocf" provider="pacemaker" type="remote"><lrm_rsc_op id="B-1_last_0" operation_key="B-1_start_0" operation="start" crm-debug-origin="do_update_resource" crm_feature_set="3.16.2" transition-key="6:1:0:x" transition-magic="0:0;6:1:0:x" call-id="6" rc-code="0" op-status="0" interval="0" on_node="n2" op-digest="7b33dedd233a0f64ebeace356fed7da1"/></lrm_resource>
+        <lrm_resource id="fence" class="stonith" type="fence_dummy"><lrm_rsc_op id="fence_last_0" operation_key="fence_start_0" operation="start" crm-debug-origin="do_update_resource" crm_feature_set="3.16.2" transition-key="7:1:0:x" transition-magic="0:0;7:1:0:x" call-id="7" rc-code="0" op-status="0" interval="0" on_node="n2" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource>
+      </lrm_resources></lrm>
+    </node_state>
+    <node_state remote_node="true" id="B-0" uname="B-0" in_ccm="true">
+      
+      <lrm id="B-0"><lrm_resources>
+        <lrm_resource id="s" class="ocf" provider="pacemaker" type="Stateful"><lrm_rsc_op id="s_last_0" operation_key="s_start_0" operation="start" crm-debug-origin="do_update_resource" crm_feature_set="3.16.2" transition-key="4:1:0:x" transition-magic="0:0;4:1:0:x" call-id="4" rc-code="0" op-status="0" interval="0" on_node="B-0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource>
+      </lrm_resources></lrm>
+    </node_state>
+    <node_state remote_node="true" id="B-1" uname="B-1" in_ccm="true">
+      
+      <lrm id="B-1"><lrm_resources>
+        <lrm_resource id="s" class="ocf" provider="pacemaker" type="Stateful"><lrm_rsc_op id="s_last_0" operation_key="s_start_0" operation="start" crm-debug-origin="do_update_resource" crm_feature_set="3.16.2" transition-key="8:1:0:x" transition-magic="0:0;8:1:0:x" call-id="8" rc-code="0" op-status="0" interval="0" on_node="B-1" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource>
+      </lrm_resources></lrm>
+    </node_state>
+  </status>
+</cib>"#;
+
+/// ... the host a container runs on now: a replica only starting has none yet.
+const HOST_ATTRIBUTES_STARTING: &str = r#"<cib crm_feature_set="3.0.12" validate-with="pacemaker-3.7" epoch="1" num_updates="0" admin_epoch="0" have-quorum="1" dc-uuid="1">
+  <configuration>
+    <crm_config><cluster_property_set id="o"><nvpair id="o1" name="stonith-enabled" value="false"/></cluster_property_set></crm_config>
+    <nodes><node id="1" uname="n1"/><node id="2" uname="n2"/><node id="3" uname="n3"/></nodes>
+    <resources>
+      <bundle id="B">
+        <docker image="img" replicas="2" promoted-max="1"/>
+        <network control-port="3121"/>
+        <primitive class="ocf" id="s" provider="pacemaker" type="Stateful">
+          <meta_attributes id="s-m"><nvpair id="s-m-cat" name="container-attribute-target" value="host"/></meta_attributes>
+        </primitive>
+      </bundle>
+    </resources>
+    <constraints><rsc_location id="ban" rsc="B" node="n1" score="-INFINITY"/></constraints>
+  </configuration>
+  <status>
+    <node_state id="1" uname="n1" in_ccm="true" crmd="online" join="member" expected="member">
+      <transient_attributes id="1"><instance_attributes id="t1"><nvpair id="t1-m" name="master-s" value="10"/></instance_attributes></transient_attributes>
+    </node_state>
+    <node_state id="2" uname="n2" in_ccm="true" crmd="online" join="member" expected="member">
+      <transient_attributes id="2"><instance_attributes id="t2"><nvpair id="t2-m" name="master-s" value="5"/></instance_attributes></transient_attributes>
+    </node_state>
+    <node_state id="3" uname="n3" in_ccm="true" crmd="online" join="member" expected="member"/>
+  </status>
+</cib>"#;
+
+#[test]
+fn promotion_scores_can_be_the_hosts() {
+    assert_eq!(
+        summary(HOST_ATTRIBUTES),
+        ["* Promote s:1 ( Unpromoted -> Promoted B-1 )"]
+    );
+    assert_eq!(
+        summary(HOST_ATTRIBUTES_STARTING),
+        [
+            "* Start B-0 ( n2 )",
+            "* Start B-1 ( n3 )",
+            "* Start B-docker-0 ( n2 )",
+            "* Start B-docker-1 ( n3 )",
+            "* Start s:0 ( B-0 )",
+            "* Start s:1 ( B-1 )",
+        ]
+    );
+}
