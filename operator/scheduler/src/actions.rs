@@ -758,6 +758,7 @@ fn propagate(cl: &Cluster, pl: &Placement, changes: &mut [Change]) {
                 changed = true;
             }
         }
+        changed |= crate::order_implies::restarts(cl, &idx, changes);
         if !changed {
             break;
         }

@@ -24,6 +24,7 @@ pub mod graph;
 pub mod health;
 pub mod migration;
 pub mod model;
+pub mod order_implies;
 pub mod placement;
 pub mod promotion;
 pub mod rules;
