@@ -29,10 +29,12 @@ pub fn apply_bans(cl: &Cluster, r: RscIdx, w: &mut [i64]) {
         if ignores_failures {
             break;
         }
-        // A container also answers for the failures of what runs inside it.
+        // A container also answers for the failures of what runs inside it, a guest
+        // node's connection included.
         let fc = cl
             .contained
             .iter()
+            .chain(&cl.guest_connections)
             .filter(|&&(_, c)| c == r)
             .fold(failcount(cl, r, n), |acc, &(x, _)| {
                 crate::score::add(acc, failcount(cl, x, n))

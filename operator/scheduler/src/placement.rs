@@ -158,7 +158,9 @@ pub fn own_weights(cl: &Cluster, r: RscIdx) -> Vec<i64> {
             anonymous_bans(cl, r, &mut w);
         }
     }
-    if !cl.options.symmetric {
+    // Asymmetric clusters: a guest node's connection may run wherever its container
+    // does (the colocation with the container decides).
+    if !cl.options.symmetric && !cl.guest_connections.iter().any(|&(conn, _)| conn == r) {
         let mut opened = vec![false; cl.nodes.len()];
         let mut scope: Vec<RscIdx> = cl.primitives_of(r);
         scope.push(r);
