@@ -223,6 +223,10 @@ pub struct NodeStatus {
     /// (`op-force-restart`; absent: all of them) and their digest then
     /// (`op-restart-digest`).
     pub restart_digest: Option<(Option<String>, String)>,
+    /// The id the node's history records the resource under (`lrm_resource` id): an
+    /// anonymous clone instance may be recorded under another instance's number, and
+    /// node attributes about it (promotion scores) use that name.
+    pub history_name: String,
 }
 
 #[derive(Debug, Clone)]

@@ -399,6 +399,11 @@ impl<'a> Planner<'a> {
         w
     }
 
+    /// The merged preferences of a unit not placed yet (its own, its dependents').
+    pub fn unplaced_weights(&self, r: RscIdx) -> Vec<i64> {
+        self.merged_weights(r, 0, &mut Vec::new())
+    }
+
     pub fn assign(&mut self, r: RscIdx) {
         let cl = self.cl;
         let r = unit_of(cl, r);

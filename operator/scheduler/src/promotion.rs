@@ -3,93 +3,123 @@
 
 use crate::{
     model::{Kind, NodeIdx, Role, RscIdx},
-    placement::Planner,
+    placement::{Planner, own_weights},
     score::{self, INFINITY},
 };
 
-/// The promotion score of instance `inst` on `node`; `None` when nothing makes it
-/// eligible (no promotion score at all).
-fn promotion_score(pl: &Planner, c: RscIdx, inst: RscIdx, node: NodeIdx) -> Option<i64> {
+/// The promotion score of instance `inst` on `node` (negative: not promotable).
+fn promotion_score(pl: &Planner, c: RscIdx, inst: RscIdx, node: NodeIdx) -> i64 {
     let cl = pl.cl;
+    // container-attribute-target=host: on a guest node, node attributes are those of
+    // the host its container runs on now (none while it runs nowhere).
+    let on_host = cl.primitives_of(inst).iter().any(|&p| {
+        cl.resources[p]
+            .meta
+            .get("container-attribute-target")
+            .is_some_and(|v| v == "host")
+    });
+    let attr_node = match cl.nodes[node].container {
+        Some(ct) if on_host => crate::placement::current_node(cl, ct).unwrap_or(node),
+        _ => node,
+    };
+    let attrs = &cl.nodes[attr_node].attrs;
     let mut total: Option<i64> = None;
     for p in cl.primitives_of(inst) {
         let r = &cl.resources[p];
-        // container-attribute-target=host: a guest's user-defined attributes are the
-        // ones of the node its container runs on now (none while it is not running).
-        let on_host = r
-            .meta
-            .get("container-attribute-target")
-            .is_some_and(|v| v == "host");
-        let attrs = match cl.nodes[node].container {
-            Some(c) if on_host => cl.resources[c]
-                .active_nodes()
-                .next()
-                .map(|s| &cl.nodes[s.node].attrs),
-            _ => Some(&cl.nodes[node].attrs),
-        };
+        // The instance's name as the history records it (an anonymous instance may
+        // be recorded under another number), else its own; then the name without
+        // an instance number.
+        let recorded = r
+            .status
+            .iter()
+            .find(|s| s.node == node)
+            .or(r.status.last())
+            .map_or(r.id.as_str(), |s| s.history_name.as_str());
         let keys = [
+            format!("master-{recorded}"),
             format!("master-{}", r.config_id),
-            format!("master-{}", r.id),
         ];
         let v = keys
             .iter()
-            .find_map(|k| attrs.and_then(|a| a.get(k)))
+            .find_map(|k| attrs.get(k))
             .and_then(|v| score::parse(v));
         if let Some(v) = v {
             total = Some(score::add(total.unwrap_or(0), v));
         }
-        // A promoted instance reported by the history counts as promotable here.
-        if total.is_none()
-            && r.status
-                .iter()
-                .any(|s| s.node == node && s.role == Role::Promoted)
-        {
-            total = Some(0);
-        }
     }
+    // Without a promotion score the instance starts at -1: only a location for the
+    // Promoted role can still make it promotable.
+    let scored = total.is_some();
+    let mut total = total.unwrap_or(-1);
+    // The clone's locations count whatever their role (a Promoted one only here).
     for l in cl.index.locations[c]
         .iter()
         .chain(&cl.index.locations[inst])
         .map(|&i| &cl.locations[i])
     {
-        if (l.rsc == c || l.rsc == inst) && l.node == node && l.role == Some(Role::Promoted) {
-            total = Some(score::add(total.unwrap_or(0), l.score));
+        let promoted = l.role == Some(Role::Promoted);
+        let own = l.rsc == c && (scored || promoted) || l.rsc == inst && promoted;
+        if own && l.node == node {
+            total = score::add(total, l.score);
         }
     }
     for col in cl.index.colocations[c].iter().map(|&i| &cl.colocations[i]) {
+        // Colocated with where another resource runs (crm_simulate 2.1.5): mandatory,
+        // INFINITY there and -INFINITY elsewhere; against it, the score there; with
+        // it, only a nudge by the primary's own preference there, and only where the
+        // instance is promotable already.
         if col.dependent == c && col.dependent_role == Some(Role::Promoted) {
-            let pu = col.primary;
-            let nodes = pl.p.nodes_of(cl, pu, col.primary_role);
-            let here = nodes.contains(&node);
-            let v = if col.score >= INFINITY {
-                if here { 0 } else { -INFINITY }
-            } else if col.score <= -INFINITY {
-                if here { -INFINITY } else { 0 }
-            } else if here {
-                col.score
-            } else {
-                0
-            };
-            total = Some(score::add(total.unwrap_or(0), v));
-        }
-        if col.primary == c && col.primary_role == Some(Role::Promoted) && col.influence {
-            // A dependent that prefers some node pulls the promoted instance there.
-            let mut w = 0;
-            for l in cl.index.locations[col.dependent]
-                .iter()
-                .map(|&i| &cl.locations[i])
-            {
-                if l.rsc == col.dependent && l.node == node {
-                    w = score::add(w, l.score);
+            let here =
+                pl.p.nodes_of(cl, col.primary, col.primary_role)
+                    .contains(&node);
+            let v = match (here, col.score) {
+                (true, s) if s >= INFINITY || s < 0 => s,
+                (false, s) if s >= INFINITY => -INFINITY,
+                (true, s) if total >= 0 => {
+                    let unit = cl.unit_of(col.primary);
+                    let w =
+                        pl.p.scores
+                            .iter()
+                            .rev()
+                            .find(|(_, x, _)| *x == unit)
+                            .map_or(0, |(_, _, w)| w[node]);
+                    score::scale(w, s as f64 / INFINITY as f64).max(0)
                 }
+                _ => 0,
+            };
+            total = score::add(total, v);
+        }
+    }
+    if !scored {
+        return total;
+    }
+    for col in cl.index.colocations[c].iter().map(|&i| &cl.colocations[i]) {
+        if col.primary == c && col.influence && col.dependent != c {
+            // A dependent's preferences (locations, stickiness, failure bans, its own
+            // dependents') pull the promoted instance towards a node, whatever role
+            // the colocation names (only where they attract); one colocated with the
+            // Promoted role also pushes it away, and counts once more.
+            let w = dependent_weights(pl, col.dependent)[node];
+            let v = score::scale(w, col.score as f64 / INFINITY as f64);
+            if v > 0 {
+                total = score::add(total, v);
             }
-            if w != 0 {
-                let f = col.score as f64 / INFINITY as f64;
-                total = Some(score::add(total.unwrap_or(0), score::scale(w, f)));
+            if col.primary_role == Some(Role::Promoted) && v != 0 {
+                total = score::add(total, v);
             }
         }
     }
     total
+}
+
+/// The node weights of a resource colocated with the clone, before it is placed.
+fn dependent_weights(pl: &Planner, d: RscIdx) -> Vec<i64> {
+    let cl = pl.cl;
+    let u = cl.unit_of(d);
+    if cl.resources[u].kind == Kind::Clone {
+        return own_weights(cl, d);
+    }
+    pl.unplaced_weights(u)
 }
 
 pub fn assign_roles(pl: &mut Planner, c: RscIdx) {
@@ -103,7 +133,14 @@ pub fn assign_roles(pl: &mut Planner, c: RscIdx) {
     ) || crate::tickets::effect(cl, c)
         > crate::tickets::TicketEffect::KeepPromoted;
     let keep_only = crate::tickets::effect(cl, c) == crate::tickets::TicketEffect::KeepPromoted;
-    let mut cands: Vec<(i64, bool, usize, RscIdx, NodeIdx)> = Vec::new();
+    let mut cands: Vec<(i64, bool, i64, usize, RscIdx, NodeIdx)> = Vec::new();
+    // The clone's node weights (locations, colocations with placed resources).
+    let clone_w: Vec<i64> =
+        pl.p.scores
+            .iter()
+            .rev()
+            .find(|(_, x, _)| *x == c)
+            .map_or_else(|| vec![0; cl.nodes.len()], |(_, _, w)| w.clone());
     for &i in &cl.resources[c].children {
         let Some(n) = pl.p.node[i] else { continue };
         // Not on a guest node whose container will not run: the instance stops there.
@@ -124,7 +161,8 @@ pub fn assign_roles(pl: &mut Planner, c: RscIdx) {
         if demoted_by_failure {
             continue;
         }
-        if let Some(s) = promotion_score(pl, c, i, n) {
+        {
+            let s = promotion_score(pl, c, i, n);
             if s < 0 {
                 continue;
             }
@@ -137,13 +175,26 @@ pub fn assign_roles(pl: &mut Planner, c: RscIdx) {
             if keep_only && !was {
                 continue;
             }
-            cands.push((s, was, cl.resources[i].instance.unwrap_or(0), i, n));
+            cands.push((
+                s,
+                was,
+                clone_w[n],
+                cl.resources[i].instance.unwrap_or(0),
+                i,
+                n,
+            ));
         }
     }
-    cands.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+    // Equal scores: the instance promoted now, then the node the clone prefers.
+    cands.sort_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then(b.1.cmp(&a.1))
+            .then(b.2.cmp(&a.2))
+            .then(a.3.cmp(&b.3))
+    });
     let mut per_node = vec![0usize; cl.nodes.len()];
     let mut promoted = 0;
-    for (_, _, _, i, n) in cands {
+    for (_, _, _, _, i, n) in cands {
         if no_promote || promoted >= cfg.promoted_max || per_node[n] >= cfg.promoted_node_max {
             continue;
         }

@@ -540,6 +540,7 @@ fn unpack_node_histories(cl: &mut Cluster, status: &[XNode], idx: &IdIndex) {
                 restart: false,
                 dangling: false,
                 reset_failure: out.reset_failure,
+                history_name: id.to_string(),
             });
         }
     }

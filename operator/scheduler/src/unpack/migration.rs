@@ -116,6 +116,8 @@ pub(super) fn settle(cl: &mut Cluster, traces: &[(RscIdx, NodeIdx, Trace)]) {
         let src_name = cl.nodes[src].name.clone();
         let res = &mut cl.resources[r];
         let src_pos = res.status.iter().position(|s| s.node == src);
+        let history_name =
+            src_pos.map_or_else(|| res.id.clone(), |p| res.status[p].history_name.clone());
         let src_active = src_pos.is_some_and(|p| res.status[p].role.is_active());
         // (A migrate_to without a recorded time is never older than anything.)
         if mt.time > 0 && at_target.latest_state.is_some_and(|t| t > mt.time) {
@@ -164,6 +166,7 @@ pub(super) fn settle(cl: &mut Cluster, traces: &[(RscIdx, NodeIdx, Trace)]) {
                     restart,
                     dangling: false,
                     reset_failure: None,
+                    history_name: history_name.clone(),
                 };
                 match (mt.ok, src_active) {
                     // Partial: it may continue towards the target.
