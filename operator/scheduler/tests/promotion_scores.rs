@@ -7,7 +7,8 @@
 //! - what a resource colocated with the clone prefers pulls the promotion towards it
 //!   (whatever role the colocation names); colocated with the Promoted role it also
 //!   pushes it away;
-//! - equal scores: the node the clone itself prefers.
+//! - equal scores: the node the clone itself prefers;
+//! - `container-attribute-target=host`: read on the node hosting the container.
 
 mod common;
 use common::{Cib, summary};
@@ -128,5 +129,48 @@ fn equal_scores_follow_the_clone_preference() {
             "* Promote p:1 ( Unpromoted -> Promoted n2 )",
             "* Start d ( n2 )",
         ],
+    );
+}
+
+/// container-attribute-target=host: a bundle instance's promotion score is read on the
+/// host its container runs on. (crm_simulate also restarts everything here, as this
+/// history has no parameter digests; only the roles are compared.)
+const BUNDLE_ON_HOST: &str = r#"<cib crm_feature_set="3.0.12" validate-with="pacemaker-3.0" epoch="1" num_updates="0" admin_epoch="0" have-quorum="1" dc-uuid="1">
+  <configuration>
+    <crm_config><cluster_property_set id="o"><nvpair id="o1" name="stonith-enabled" value="false"/></cluster_property_set></crm_config>
+    <nodes><node id="1" uname="n1"/><node id="2" uname="n2"/></nodes>
+    <resources>
+      <bundle id="B">
+        <docker image="img" replicas="2" promoted-max="1"/>
+        <network control-port="3121"/>
+        <primitive class="ocf" id="d" provider="pacemaker" type="Stateful"><meta_attributes id="d-m"><nvpair id="d-m-c" name="container-attribute-target" value="host"/></meta_attributes></primitive>
+      </bundle>
+    </resources>
+    <constraints/>
+  </configuration>
+  <status>
+    <node_state id="1" uname="n1" in_ccm="true" crmd="online" join="member" expected="member"><lrm id="1"><lrm_resources><lrm_resource id="B-docker-0" class="ocf" provider="heartbeat" type="docker"><lrm_rsc_op id="B-docker-0_start_0" operation_key="B-docker-0_start_0" operation="start" crm-debug-origin="x" crm_feature_set="3.0.9" transition-key="1:1:0:aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa" transition-magic="0:0;1:1:0:aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa" call-id="2" rc-code="0" op-status="0" interval="0" last-rc-change="1" exec-time="1" queue-time="0"/></lrm_resource><lrm_resource id="B-0" class="ocf" provider="pacemaker" type="remote"><lrm_rsc_op id="B-0_start_0" operation_key="B-0_start_0" operation="start" crm-debug-origin="x" crm_feature_set="3.0.9" transition-key="1:1:0:aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa" transition-magic="0:0;1:1:0:aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa" call-id="2" rc-code="0" op-status="0" interval="0" last-rc-change="1" exec-time="1" queue-time="0"/></lrm_resource></lrm_resources></lrm></node_state>
+    <node_state id="2" uname="n2" in_ccm="true" crmd="online" join="member" expected="member">
+      <transient_attributes id="2"><instance_attributes id="ta-2"><nvpair id="ta-2-m" name="master-d" value="10"/></instance_attributes></transient_attributes><lrm id="2"><lrm_resources><lrm_resource id="B-docker-1" class="ocf" provider="heartbeat" type="docker"><lrm_rsc_op id="B-docker-1_start_0" operation_key="B-docker-1_start_0" operation="start" crm-debug-origin="x" crm_feature_set="3.0.9" transition-key="1:1:0:aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa" transition-magic="0:0;1:1:0:aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa" call-id="2" rc-code="0" op-status="0" interval="0" last-rc-change="1" exec-time="1" queue-time="0"/></lrm_resource><lrm_resource id="B-1" class="ocf" provider="pacemaker" type="remote"><lrm_rsc_op id="B-1_start_0" operation_key="B-1_start_0" operation="start" crm-debug-origin="x" crm_feature_set="3.0.9" transition-key="1:1:0:aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa" transition-magic="0:0;1:1:0:aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa" call-id="2" rc-code="0" op-status="0" interval="0" last-rc-change="1" exec-time="1" queue-time="0"/></lrm_resource></lrm_resources></lrm></node_state>
+<node_state remote_node="true" id="B-0" uname="B-0" in_ccm="true" crm-debug-origin="x" node_fenced="0"><lrm id="B-0"><lrm_resources><lrm_resource id="d" class="ocf" provider="pacemaker" type="Stateful"><lrm_rsc_op id="d_start_0" operation_key="d_start_0" operation="start" crm-debug-origin="x" crm_feature_set="3.0.9" transition-key="1:1:0:aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa" transition-magic="0:0;1:1:0:aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa" call-id="2" rc-code="0" op-status="0" interval="0" last-rc-change="1" exec-time="1" queue-time="0"/></lrm_resource></lrm_resources></lrm></node_state><node_state remote_node="true" id="B-1" uname="B-1" in_ccm="true" crm-debug-origin="x" node_fenced="0"><lrm id="B-1"><lrm_resources><lrm_resource id="d" class="ocf" provider="pacemaker" type="Stateful"><lrm_rsc_op id="d_start_0" operation_key="d_start_0" operation="start" crm-debug-origin="x" crm_feature_set="3.0.9" transition-key="1:1:0:aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa" transition-magic="0:0;1:1:0:aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa" call-id="2" rc-code="0" op-status="0" interval="0" last-rc-change="1" exec-time="1" queue-time="0"/></lrm_resource></lrm_resources></lrm></node_state>
+  </status>
+</cib>"#;
+
+#[test]
+fn bundle_instance_reads_its_score_on_the_container_host() {
+    let s = pacer_scheduler::schedule(BUNDLE_ON_HOST, Some(0)).expect("schedules");
+    let promoted: Vec<&String> = s
+        .summary
+        .iter()
+        .filter(|l| l.contains("Promoted"))
+        .collect();
+    assert_eq!(promoted.len(), 1, "{promoted:?}");
+    assert!(promoted[0].contains("d:1") && promoted[0].contains("Promoted B-1"));
+    let without = BUNDLE_ON_HOST.replace("value=\"host\"", "value=\"guest\"");
+    let s = pacer_scheduler::schedule(&without, Some(0)).expect("schedules");
+    assert!(
+        !s.summary.iter().any(|l| l.contains("Promoted")),
+        "{:?}",
+        s.summary
     );
 }
