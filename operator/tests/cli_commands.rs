@@ -200,6 +200,137 @@ async fn node_property_and_meta_changes_are_server_side_applies() -> Result<()> 
 }
 
 #[tokio::test]
+async fn stop_start_manage_locate_and_node_attributes() -> Result<()> {
+    let (env, client, cli) = setup("cli-role").await?;
+    let prims: Api<Primitive> = Api::namespaced(client.clone(), &cli.ns);
+    let nodes: Api<ClusterNode> = Api::namespaced(client.clone(), &cli.ns);
+    let meta = |p: Primitive, k: &str| p.spec.meta.unwrap_or_default().get(k).cloned();
+
+    // The manifest (another field manager) keeps ip stopped; `start` (pcs resource
+    // enable) must still let it run, and `meta unset` must still remove the key.
+    let stopped = "apiVersion: ha.pacer.dev/v1alpha1\nkind: Primitive\nmetadata:\n  name: ip\nspec:\n  class: ocf\n  provider: heartbeat\n  type: IPaddr2\n  params:\n    ip: 192.168.101.121\n  meta:\n    target-role: Stopped\n";
+    let file = std::env::temp_dir().join(format!("pacer-cli-role-{}.yaml", std::process::id()));
+    std::fs::write(&file, stopped)?;
+    env.kubectl(&["apply", "-n", &cli.ns, "-f", &file.to_string_lossy()])
+        .await?
+        .ok()?;
+    let _ = std::fs::remove_file(&file);
+    let out = cli.run(&["resource", "enable", "ip"])?;
+    assert!(out.contains("target-role=Started"), "{out}");
+    assert_eq!(
+        meta(prims.get("ip").await?, "target-role").as_deref(),
+        Some("Started")
+    );
+    cli.run(&["resource", "stop", "ip"])?;
+    assert_eq!(
+        meta(prims.get("ip").await?, "target-role").as_deref(),
+        Some("Stopped")
+    );
+    cli.run(&["resource", "meta", "ip", "unset", "target-role"])?;
+    assert_eq!(meta(prims.get("ip").await?, "target-role"), None);
+
+    // No agent runs here: nothing is active, and waiting says so.
+    let out = cli.run(&["resource", "stop", "ip", "--wait=2"])?;
+    assert!(out.contains("resource ip is NOT running"), "{out}");
+    let err = cli
+        .run(&["resource", "start", "ip", "--wait=1"])
+        .unwrap_err();
+    assert!(
+        format!("{err}").contains("is not running after 1s"),
+        "{err}"
+    );
+    assert_eq!(
+        cli.run(&["resource", "locate", "ip"])?.trim(),
+        "resource ip is NOT running"
+    );
+
+    cli.run(&["resource", "unmanage", "ip"])?;
+    assert_eq!(
+        meta(prims.get("ip").await?, "is-managed").as_deref(),
+        Some("false")
+    );
+    cli.run(&["resource", "manage", "ip"])?;
+    assert_eq!(
+        meta(prims.get("ip").await?, "is-managed").as_deref(),
+        Some("true")
+    );
+    let err = cli.run(&["resource", "promote", "ip"]).unwrap_err();
+    assert!(format!("{err}").contains("not a promotable Clone"), "{err}");
+
+    cli.run(&["node", "attribute", "dl380g5c", "set", "rack", "r1"])?;
+    cli.run(&["node", "utilization", "dl380g5c", "set", "cpu", "8"])?;
+    let n = nodes.get("dl380g5c").await?;
+    assert_eq!(
+        n.spec
+            .attributes
+            .unwrap_or_default()
+            .get("rack")
+            .map(String::as_str),
+        Some("r1")
+    );
+    assert_eq!(
+        n.spec
+            .utilization
+            .unwrap_or_default()
+            .get("cpu")
+            .map(String::as_str),
+        Some("8")
+    );
+    assert_eq!(
+        cli.run(&["node", "attribute", "dl380g5c", "get", "rack"])?
+            .trim(),
+        "r1"
+    );
+    cli.run(&["node", "attribute", "dl380g5c", "unset", "rack"])?;
+    let n = nodes.get("dl380g5c").await?;
+    assert_eq!(n.spec.attributes.unwrap_or_default().get("rack"), None);
+    Ok(())
+}
+
+#[tokio::test]
+async fn simulate_live_shows_what_the_dc_would_do_now() -> Result<()> {
+    let (_env, client, cli) = setup("cli-live").await?;
+    // No agent holds a Lease: both nodes are down, nothing can start.
+    let out = cli.run(&["simulate", "--live", "-s"])?;
+    assert!(out.contains("OFFLINE: [ dl380g5c dl380g5d ]"), "{out}");
+    assert!(!out.contains("Start "), "{out}");
+    assert!(
+        out.contains("ip allocation score on dl380g5d: -INFINITY"),
+        "{out}"
+    );
+    // dl380g5d's agent renews its Lease: the DC would count it in (it starts nothing
+    // there before the agent has written its NodeState, i.e. probed).
+    use k8s_openapi::{
+        api::coordination::v1::{Lease, LeaseSpec},
+        apimachinery::pkg::apis::meta::v1::MicroTime,
+    };
+    let now = MicroTime(jiff::Timestamp::now());
+    let lease = Lease {
+        metadata: kube::api::ObjectMeta {
+            name: Some("pacer-node-dl380g5d".into()),
+            ..Default::default()
+        },
+        spec: Some(LeaseSpec {
+            holder_identity: Some("dl380g5d".into()),
+            lease_duration_seconds: Some(30),
+            renew_time: Some(now.clone()),
+            acquire_time: Some(now),
+            ..Default::default()
+        }),
+    };
+    Api::<Lease>::namespaced(client.clone(), &cli.ns)
+        .create(&Default::default(), &lease)
+        .await?;
+    let out = cli.run(&["simulate", "-L", "-s"])?;
+    assert!(out.contains("ip allocation score on dl380g5d: 0"), "{out}");
+    assert!(
+        out.contains("ip allocation score on dl380g5c: -INFINITY"),
+        "{out}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
 async fn status_history_and_the_kubectl_plugin() -> Result<()> {
     let (env, _client, cli) = setup("cli-status").await?;
     // No agents run here: both nodes are offline, the VIP is stopped.
@@ -263,10 +394,7 @@ async fn simulate_replays_a_stored_transition() -> Result<()> {
     )?;
     let transitions: Api<Transition> = Api::namespaced(client.clone(), &cli.ns);
     let stored = transitions
-        .create(
-            &Default::default(),
-            &bare_transition(1),
-        )
+        .create(&Default::default(), &bare_transition(1))
         .await?;
     let inputs: Api<k8s_openapi::api::core::v1::ConfigMap> =
         Api::namespaced(client.clone(), &cli.ns);
@@ -277,7 +405,13 @@ async fn simulate_replays_a_stored_transition() -> Result<()> {
         )
         .await?;
 
-    let replayed = cli.run(&["simulate", "--transition", "t-1", "-t", "2026-01-01 00:00:00"])?;
+    let replayed = cli.run(&[
+        "simulate",
+        "--transition",
+        "t-1",
+        "-t",
+        "2026-01-01 00:00:00",
+    ])?;
     let file = std::env::temp_dir().join(format!("pacer-replay-{}.xml", std::process::id()));
     std::fs::write(&file, &xml)?;
     let direct = Command::new(pacer())
@@ -294,19 +428,19 @@ async fn simulate_replays_a_stored_transition() -> Result<()> {
 
     let missing = cli.run(&["simulate", "--transition", "t-9"]);
     assert!(
-        missing.as_ref().is_err_and(|e| e.to_string().contains("no Transition \"t-9\"")),
+        missing
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("no Transition \"t-9\"")),
         "{missing:?}"
     );
     // A Transition whose input is gone (pruned, or never written) says so.
     transitions
-        .create(
-            &Default::default(),
-            &bare_transition(2),
-        )
+        .create(&Default::default(), &bare_transition(2))
         .await?;
     let gone = cli.run(&["simulate", "--transition", "t-2"]);
     assert!(
-        gone.as_ref().is_err_and(|e| e.to_string().contains("t-2-input")),
+        gone.as_ref()
+            .is_err_and(|e| e.to_string().contains("t-2-input")),
         "{gone:?}"
     );
     Ok(())

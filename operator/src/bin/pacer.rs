@@ -58,7 +58,8 @@ enum Cmd {
     /// Node standby / online / maintenance / ready (crm node …).
     #[command(subcommand)]
     Node(NodeCmd),
-    /// Move, ban, clear, meta, restart (crm_resource …).
+    /// Move, ban, clear, meta, stop/start, manage/unmanage, promote/demote, locate,
+    /// restart, cleanup (crm resource …, crm_resource …, pcs resource …).
     #[command(subcommand)]
     Resource(ResourceCmd),
     /// Cluster properties: `property set K V`, `property unset K` (crm configure property).
@@ -127,6 +128,11 @@ struct SimulateArgs {
     /// used for it, as of its time (Pacemaker's pe-input files; names from `history`).
     #[arg(long = "transition", value_name = "NAME", conflicts_with = "xml")]
     transition: Option<String>,
+    /// The cluster (namespace) as it is now, with the membership the DC would see
+    /// (crm_simulate -L / --live-check): what the DC would do next, and why (`-s`).
+    #[arg(short = 'L', long = "live", visible_alias = "live-check",
+          conflicts_with_all = ["xml", "file", "transition"])]
+    live: bool,
     /// Evaluate rules at this time, "YYYY-MM-DD HH:MM:SS" (crm_simulate's -t / --set-datetime).
     #[arg(short = 't', long = "date", visible_alias = "set-datetime")]
     date: Option<String>,
@@ -190,7 +196,7 @@ fn run() -> Result<()> {
     let matches = Cli::command().bin_name(display_name()).get_matches();
     let cli = Cli::from_arg_matches(&matches)?;
     match cli.cmd {
-        Cmd::Simulate(a) if a.transition.is_none() => offline(Cmd::Simulate(a)),
+        Cmd::Simulate(a) if a.transition.is_none() && !a.live => offline(Cmd::Simulate(a)),
         Cmd::Crds | Cmd::ImportCib { .. } | Cmd::ExportCib { .. } => offline(cli.cmd),
         Cmd::ImportCrm { file, nodes } => {
             let text = read_input(&file)?;
@@ -226,6 +232,16 @@ async fn online(connect: ConnectArgs, cmd: Cmd) -> Result<()> {
             let idx = cli::fetch::index(&client, &ns).await?;
             let objects: Vec<_> = idx.config.values().cloned().collect();
             return report(&cli::verify::verify(&objects));
+        }
+        Cmd::Simulate(a) if a.live => {
+            let idx = cli::fetch::index(&client, &ns).await?;
+            let xml = pacer_operator::snapshot::build(
+                &idx,
+                cli::fetch::now_ms(),
+                cli::fetch::DEFAULT_LEASE_S,
+            )?
+            .whole();
+            return simulate(&xml, &a);
         }
         Cmd::Simulate(a) => {
             let name = a.transition.clone().unwrap_or_default();
@@ -333,7 +349,7 @@ fn offline(cmd: Cmd) -> Result<()> {
                     export_cib(&objects).with_context(|| format!("exporting {f}"))?
                 }
                 _ => bail!(
-                    "give a CIB with --xml FILE, manifests with -f FILE or a stored transition with --transition NAME"
+                    "give a CIB with --xml FILE, manifests with -f FILE, a stored transition with --transition NAME, or --live for the cluster as it is now"
                 ),
             };
             simulate(&xml, &a)?;

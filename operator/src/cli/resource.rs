@@ -1,5 +1,9 @@
-//! `kubectl pacer resource move|ban|clear|meta|restart|cleanup` (crm_resource): each a
+//! `kubectl pacer resource move|ban|clear|meta|stop|start|manage|unmanage|promote|demote|
+//! restart|cleanup|locate` (crm resource / crm_resource / pcs resource): each change a
 //! server-side apply under the field manager `kubectl-pacer`.
+//!
+//! stop/start/promote/demote set `target-role` and manage/unmanage `is-managed`, as crm
+//! resource does; `--wait` then follows the cluster until the resource got there.
 //!
 //! move/ban create the temporary Location constraints crm_resource does, with the same
 //! CIB ids (`cli-prefer-RSC`, `cli-ban-RSC-on-NODE`), optionally limited by a lifetime
@@ -54,6 +58,35 @@ pub enum ResourceCmd {
         #[command(subcommand)]
         op: MetaOp,
     },
+    /// Stop RSC and keep it stopped: target-role Stopped (crm resource stop, pcs resource
+    /// disable).
+    #[command(visible_alias = "disable")]
+    Stop {
+        rsc: String,
+        /// Wait until it stopped everywhere (default 60 s; `--wait=SECONDS`).
+        #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "60")]
+        wait: Option<u64>,
+    },
+    /// Let RSC run again: target-role Started (crm resource start, pcs resource enable).
+    #[command(visible_alias = "enable")]
+    Start {
+        rsc: String,
+        /// Wait until it runs somewhere (default 60 s; `--wait=SECONDS`).
+        #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "60")]
+        wait: Option<u64>,
+    },
+    /// Let a promotable clone be promoted: target-role Promoted (crm resource promote).
+    Promote { rsc: String },
+    /// Keep a promotable clone's instances unpromoted: target-role Unpromoted (crm
+    /// resource demote).
+    Demote { rsc: String },
+    /// Manage RSC again: is-managed true (crm resource manage, pcs resource manage).
+    Manage { rsc: String },
+    /// Leave RSC alone (no start, stop or recovery; monitors go on): is-managed false (crm
+    /// resource unmanage, pcs resource unmanage).
+    Unmanage { rsc: String },
+    /// Where RSC runs, and in which role (crm_resource --locate, crm resource locate).
+    Locate { rsc: String },
     /// Stop RSC and start it again (target-role Stopped, wait, back to the previous value).
     Restart {
         rsc: String,
@@ -225,20 +258,70 @@ fn is_cli_constraint(l: &Location, rsc: &str, node: Option<&str>) -> bool {
     (prefer && node.is_none()) || ban || (prefer && l.spec.node.as_deref() == node)
 }
 
-/// Where a resource is active now, from the cluster's status.
-fn active_nodes(idx: &Index, rsc: &str, promoted_only: bool) -> Result<Vec<String>> {
+/// Where a resource (its instances or members) is active now, with the role, from the
+/// cluster's status; a node appears once, with its highest role.
+fn active_roles(idx: &Index, rsc: &str) -> Result<Vec<(String, String)>> {
     let doc = status::document(&fetch::status_input(idx, fetch::now_ms()))?;
-    let mut nodes = Vec::new();
+    let mut out: Vec<(String, String)> = Vec::new();
     for r in doc.resources.iter().filter(|r| {
         r.id == rsc || r.id.split(':').next() == Some(rsc) || r.parent.as_deref() == Some(rsc)
     }) {
         for (n, role) in &r.active {
-            if (!promoted_only || role == "Promoted") && !nodes.contains(n) {
-                nodes.push(n.clone());
+            match out.iter_mut().find(|(m, _)| m == n) {
+                Some((_, r)) if role == "Promoted" => *r = role.clone(),
+                Some(_) => {}
+                None => out.push((n.clone(), role.clone())),
             }
         }
     }
-    Ok(nodes)
+    Ok(out)
+}
+
+/// Where a resource is active now (only where promoted, with `promoted_only`).
+fn active_nodes(idx: &Index, rsc: &str, promoted_only: bool) -> Result<Vec<String>> {
+    Ok(active_roles(idx, rsc)?
+        .into_iter()
+        .filter(|(_, role)| !promoted_only || role == "Promoted")
+        .map(|(n, _)| n)
+        .collect())
+}
+
+/// crm_resource --locate's lines.
+fn locate_lines(id: &str, roles: &[(String, String)]) -> String {
+    if roles.is_empty() {
+        return format!("resource {id} is NOT running");
+    }
+    roles
+        .iter()
+        .map(|(n, role)| match role.as_str() {
+            "Promoted" => format!("resource {id} is running on: {n} Promoted"),
+            _ => format!("resource {id} is running on: {n}"),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Re-reads the cluster until `id` is active somewhere (`active`) or nowhere, for at most
+/// `timeout`; the nodes it is active on then.
+async fn wait_for(
+    client: &Client,
+    ns: &str,
+    id: &str,
+    active: bool,
+    timeout: Duration,
+) -> Result<Option<Vec<(String, String)>>> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let now = fetch::index(client, ns).await?;
+        let roles = active_roles(&now, id)?;
+        if roles.is_empty() != active {
+            return Ok(Some(roles));
+        }
+        if std::time::Instant::now() > deadline {
+            return Ok(None);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 async fn locate(client: &Client, ns: &str, id: &str, spec: Value) -> Result<String> {
@@ -336,16 +419,24 @@ pub async fn run(client: &Client, ns: &str, idx: &Index, cmd: &ResourceCmd) -> R
         }
         ResourceCmd::Meta { rsc, op } => {
             let (kind, name) = find(rsc)?;
+            let current = |key: &str| {
+                idx.config
+                    .get(&(kind, name.clone()))
+                    .and_then(|o| o.to_json().ok())
+                    .and_then(|v| v.pointer("/spec/meta").and_then(|m| m.get(key)).cloned())
+            };
             let (key, value) = match op {
                 MetaOp::Set { key, value } => (key, json!(value)),
-                MetaOp::Unset { key } => (key, Value::Null),
+                MetaOp::Unset { key } => {
+                    // Set from a manifest, the key belongs to another field manager: an
+                    // apply without it would leave it. Taking it over first lets it go.
+                    if let Some(v) = current(key) {
+                        set_meta(client, ns, kind, &name, key, v).await?;
+                    }
+                    (key, Value::Null)
+                }
                 MetaOp::Get { key } => {
-                    let v = idx
-                        .config
-                        .get(&(kind, name.clone()))
-                        .and_then(|o| o.to_json().ok())
-                        .and_then(|v| v.pointer("/spec/meta").and_then(|m| m.get(key)).cloned());
-                    return Ok(match v {
+                    return Ok(match current(key) {
                         Some(Value::String(s)) => s,
                         Some(other) => other.to_string(),
                         None => format!("{rsc}: meta {key} is not set"),
@@ -361,6 +452,59 @@ pub async fn run(client: &Client, ns: &str, idx: &Index, cmd: &ResourceCmd) -> R
                 ),
             })
         }
+        ResourceCmd::Stop { rsc, wait } | ResourceCmd::Start { rsc, wait } => {
+            let start = matches!(cmd, ResourceCmd::Start { .. });
+            let (kind, name) = find(rsc)?;
+            let id = cib_id(idx, kind, &name);
+            let role = if start { "Started" } else { "Stopped" };
+            set_meta(client, ns, kind, &name, "target-role", json!(role)).await?;
+            let set = format!("{kind}/{name}: target-role={role}");
+            let Some(secs) = wait else {
+                return Ok(set);
+            };
+            match wait_for(client, ns, &id, start, Duration::from_secs(*secs)).await? {
+                Some(roles) => Ok(format!("{set}\n{}", locate_lines(&id, &roles))),
+                None if start => bail!(
+                    "{set}, but {id} is not running after {secs}s (`kubectl pacer status` and `kubectl pacer verify` say why)"
+                ),
+                None => bail!("{set}, but {id} is still active after {secs}s"),
+            }
+        }
+        ResourceCmd::Promote { rsc } | ResourceCmd::Demote { rsc } => {
+            let (kind, name) = find(rsc)?;
+            let promotable = matches!(
+                idx.config.get(&(kind, name.clone())),
+                Some(Object::Clone(c)) if c.spec.promotable == Some(true) || c.spec.legacy_master == Some(true)
+            );
+            if !promotable {
+                bail!("{rsc} is not a promotable Clone: only those have a promoted role");
+            }
+            let role = match cmd {
+                ResourceCmd::Promote { .. } => "Promoted",
+                _ => "Unpromoted",
+            };
+            set_meta(client, ns, kind, &name, "target-role", json!(role)).await?;
+            Ok(format!("{kind}/{name}: target-role={role}"))
+        }
+        ResourceCmd::Manage { rsc } | ResourceCmd::Unmanage { rsc } => {
+            let (kind, name) = find(rsc)?;
+            let managed = matches!(cmd, ResourceCmd::Manage { .. });
+            set_meta(
+                client,
+                ns,
+                kind,
+                &name,
+                "is-managed",
+                json!(managed.to_string()),
+            )
+            .await?;
+            Ok(format!("{kind}/{name}: is-managed={managed}"))
+        }
+        ResourceCmd::Locate { rsc } => {
+            let (kind, name) = find(rsc)?;
+            let id = cib_id(idx, kind, &name);
+            Ok(locate_lines(&id, &active_roles(idx, &id)?))
+        }
         ResourceCmd::Restart { rsc, timeout } => {
             let (kind, name) = find(rsc)?;
             let id = cib_id(idx, kind, &name);
@@ -368,18 +512,13 @@ pub async fn run(client: &Client, ns: &str, idx: &Index, cmd: &ResourceCmd) -> R
                 bail!("{id} is not running: nothing to restart");
             }
             set_meta(client, ns, kind, &name, "target-role", json!("Stopped")).await?;
-            let deadline = std::time::Instant::now() + Duration::from_secs(*timeout);
-            loop {
-                let now = fetch::index(client, ns).await?;
-                if active_nodes(&now, &id, false)?.is_empty() {
-                    break;
-                }
-                if std::time::Instant::now() > deadline {
-                    bail!(
-                        "{id} did not stop within {timeout}s; it stays target-role=Stopped (`kubectl pacer resource meta {id} unset target-role` to start it)"
-                    );
-                }
-                tokio::time::sleep(Duration::from_millis(500)).await;
+            if wait_for(client, ns, &id, false, Duration::from_secs(*timeout))
+                .await?
+                .is_none()
+            {
+                bail!(
+                    "{id} did not stop within {timeout}s; it stays target-role=Stopped (`kubectl pacer resource start {id}` to start it)"
+                );
             }
             set_meta(client, ns, kind, &name, "target-role", Value::Null).await?;
             Ok(format!("{id} stopped and released to start again"))
@@ -420,6 +559,19 @@ async fn set_meta(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn locate_says_where_and_in_which_role() {
+        assert_eq!(locate_lines("ip", &[]), "resource ip is NOT running");
+        let roles = vec![
+            ("a".to_string(), "Promoted".to_string()),
+            ("b".to_string(), "Unpromoted".to_string()),
+        ];
+        assert_eq!(
+            locate_lines("db", &roles),
+            "resource db is running on: a Promoted\nresource db is running on: b"
+        );
+    }
 
     #[test]
     fn lifetimes() {
